@@ -1,0 +1,103 @@
+"""What every method talks to: the Backend protocol, and loading backends by name.
+
+A backend wraps one generator, and optionally its discriminator and an inverter (encoder).
+Images are float tensors in [-1, 1], NCHW. ``--backend`` takes ``SCHEME`` or ``SCHEME:ARG``,
+e.g. ``embedded``, ``random:64``, ``stylegan2:ffhq.safetensors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from latentedit.lazy import resolve
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_BACKEND = "embedded"
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend factory registered by a plugin.
+
+    ``factory`` is ``"module:function"`` (or a callable) taking ``(arg: str, device: str)``.
+    ``example`` shows users how to spell it.
+    """
+
+    scheme: str
+    summary: str
+    factory: str
+    example: str = ""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The interface every method uses; see DESIGN.md."""
+
+    name: str
+    fingerprint: str
+    resolution: int
+    num_ws: int
+    w_dim: int
+    z_dim: int
+    device: str
+
+    @property
+    def w_avg(self) -> torch.Tensor: ...
+    def sample_z(self, n: int, seed: int) -> torch.Tensor: ...
+    def z_for_seeds(self, seeds: list[int]) -> torch.Tensor: ...
+    def mapping(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor: ...
+    def synthesize(self, ws: torch.Tensor, noise_mode: str = "const") -> torch.Tensor: ...
+    @property
+    def style_layers(self) -> list[str]: ...
+    @property
+    def style_ws_indices(self) -> list[int]: ...
+    def styles(self, ws: torch.Tensor) -> list[torch.Tensor]: ...
+    def synthesize_from_styles(self, styles: list[torch.Tensor], noise_mode: str = "const") -> torch.Tensor: ...
+    def affine_weights(self) -> list[torch.Tensor]: ...
+    def features(self, ws: torch.Tensor, layers: list[str] | None = None) -> dict[str, torch.Tensor]: ...
+    @property
+    def has_discriminator(self) -> bool: ...
+    def disc_logits(self, images: torch.Tensor) -> torch.Tensor: ...
+    def disc_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]: ...
+    @property
+    def has_encoder(self) -> bool: ...
+    def encode(self, images: torch.Tensor) -> torch.Tensor: ...
+
+
+def parse_backend(text: str) -> tuple[str, str]:
+    """Split ``SCHEME:ARG``; a bare path to a .safetensors file means ``stylegan2:PATH``."""
+    scheme, sep, arg = text.partition(":")
+    if not sep and text.endswith(".safetensors"):
+        return "stylegan2", text
+    return scheme, arg
+
+
+def load_backend(name: str = DEFAULT_BACKEND, device: str = "cpu") -> Backend:
+    """Build a backend from its ``--backend`` spelling, e.g. ``load_backend("embedded")``."""
+    from latentedit.plugins import get_plugins
+
+    scheme, arg = parse_backend(name)
+    spec = get_plugins().backends.get(scheme)
+    check_device(device)
+    return resolve(spec.factory)(arg, device=device)
+
+
+def check_device(device: str) -> None:
+    """Fail with one clear line on a device torch cannot use here."""
+    from latentedit.errors import LatentEditError
+
+    if device == "cpu":
+        return
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise LatentEditError(
+            f"--device {device}: no CUDA GPU is available here (torch {torch.__version__}). Use --device cpu."
+        )
+    try:
+        torch.device(device)
+    except RuntimeError as exc:
+        raise LatentEditError(f"--device {device!r} is not a torch device: {exc}") from None

@@ -1,0 +1,28 @@
+"""Built-in plugin: the backend schemes that ship with latentedit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from latentedit.backend import BackendSpec
+from latentedit.hookspecs import hookimpl
+
+
+@hookimpl
+def register_backends(register: Callable[[BackendSpec], None]) -> None:
+    register(
+        BackendSpec(
+            "stylegan2",
+            "A StyleGAN2 checkpoint imported with `latentedit import-checkpoint`.",
+            "latentedit.stylegan2_backend:from_file",
+            "stylegan2:ffhq.safetensors",
+        )
+    )
+    register(
+        BackendSpec(
+            "random",
+            "A randomly initialised StyleGAN2 (untrained: for tests and plumbing only).",
+            "latentedit.stylegan2_backend:random_backend",
+            "random:64",
+        )
+    )

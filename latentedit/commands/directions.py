@@ -1,0 +1,96 @@
+"""`latentedit directions list|show|rm`: the store of learned edits."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from latentedit.commands.common import BackendOpt, JsonOpt
+from latentedit.console import emit_json, out
+from latentedit.edits import read_header
+from latentedit.store import list_edits, resolve_edit
+
+app = typer.Typer(help="List, inspect and remove learned edits (directions).", no_args_is_help=True)
+
+
+@app.command("list")
+def list_command(
+    backend: Annotated[str | None, typer.Option("--backend", "-b", help="Only edits of this backend.")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """List stored edits (reads file headers only, so it is instant)."""
+    rows = [
+        {
+            "name": item.name,
+            "backend": item.backend_dir,
+            "method": item.metadata.get("method", ""),
+            "attribute": item.metadata.get("attribute", ""),
+            "space": item.metadata.get("space", ""),
+            "created": item.metadata.get("created", ""),
+            "path": str(item.path),
+            "error": item.metadata.get("error", ""),
+        }
+        for item in list_edits(backend)
+    ]
+    if json_output:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("name", "backend", "method", "attribute", "space", "created")
+    for row in rows:
+        method = f"[red]{row['error']}[/red]" if row["error"] else row["method"]
+        table.add_row(row["name"], row["backend"], method, row["attribute"], row["space"], row["created"])
+    out().print(table if rows else "No stored edits yet. Make one with `latentedit discover`.")
+
+
+@app.command("show")
+def show_command(
+    name: Annotated[str, typer.Argument(help="Edit name or path to an edit file.")],
+    backend: BackendOpt = "embedded",
+    json_output: JsonOpt = False,
+) -> None:
+    """Show an edit's metadata, metrics and tensors (header only)."""
+    path = resolve_edit(name, backend)
+    metadata, tensors = read_header(path)
+    document = {
+        "path": str(path),
+        "metadata": {key: _maybe_json(value) for key, value in metadata.items()},
+        "tensors": {key: {"dtype": info["dtype"], "shape": info["shape"]} for key, info in tensors.items()},
+    }
+    if json_output:
+        emit_json(document)
+        return
+    from rich.table import Table
+
+    table = Table("field", "value", show_header=False)
+    table.add_row("path", str(path))
+    for key, value in metadata.items():
+        table.add_row(key, value)
+    for key, info in document["tensors"].items():
+        table.add_row(f"tensor {key}", f"{info['dtype']} {info['shape']}")
+    out().print(table)
+
+
+@app.command("rm")
+def rm_command(
+    name: Annotated[str, typer.Argument(help="Edit name or path to an edit file.")],
+    backend: BackendOpt = "embedded",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a stored edit."""
+    path = resolve_edit(name, backend)
+    read_header(path)
+    if not yes and not typer.confirm(f"Delete {path}?"):
+        raise typer.Exit(1)
+    path.unlink()
+    out().print(f"Removed {path}")
+
+
+def _maybe_json(value: str) -> object:
+    try:
+        return json.loads(value) if value[:1] in "{[" else value
+    except json.JSONDecodeError:
+        return value

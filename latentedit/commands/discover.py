@@ -1,0 +1,91 @@
+"""`latentedit discover`: run a method, store what it learned as an edit file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt, SeedOpt
+from latentedit.console import emit_json, out, progress_bar
+from latentedit.errors import LatentEditError
+
+
+def discover_command(
+    method: Annotated[str, typer.Option("--method", "-m", help="Method name; `latentedit methods` lists them.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Store the edit under this name (default: the attribute or method).")
+    ] = None,
+    attr: Annotated[str, typer.Option("--attr", help="Attribute to learn, e.g. smile.")] = "",
+    attrs: Annotated[str, typer.Option("--attrs", help="Comma list of attributes (methods that learn several).")] = "",
+    samples: Annotated[
+        int | None, typer.Option("--samples", min=1, help="Number of sampled latents, where the method samples.")
+    ] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="CSV of labels (seed or image path, score).")] = None,
+    positives: Annotated[
+        Path | None, typer.Option("--positives", help="Folder of images showing the attribute.")
+    ] = None,
+    negatives: Annotated[
+        Path | None, typer.Option("--negatives", help="Folder of images without the attribute.")
+    ] = None,
+    orthogonal_to: Annotated[
+        list[str] | None, typer.Option("--orthogonal-to", help="Edit(s) the result must not move along.")
+    ] = None,
+    options: OptionsOpt = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write the edit here instead of the store.")] = None,
+    backend: BackendOpt = "embedded",
+    device: DeviceOpt = "cpu",
+    seed: SeedOpt = 0,
+    force: ForceOpt = False,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Learn an editing direction with a method and store it as an edit file."""
+    from latentedit.backend import load_backend
+    from latentedit.edits import Edit
+    from latentedit.fileio import check_writable
+    from latentedit.methods.base import DiscoverRequest
+    from latentedit.options import parse_options
+    from latentedit.plugins import get_plugins
+    from latentedit.store import check_name, edit_path, resolve_edit
+
+    method_cls = get_plugins().methods.get(method)
+    given = {
+        "attr": attr,
+        "attrs": attrs,
+        "labels": labels,
+        "positives": positives,
+        "negatives": negatives,
+        "orthogonal_to": orthogonal_to,
+    }
+    unused = [key for key, value in given.items() if value and key not in method_cls.inputs]
+    if unused:
+        flags = ", ".join("--" + key.replace("_", "-") for key in unused)
+        raise LatentEditError(
+            f"Method {method!r} does not use {flags}. It takes: {', '.join(method_cls.inputs) or 'no inputs'}."
+        )
+    parsed = parse_options(method_cls.Options, options)
+    edit_name = check_name(name or attr or method)
+    model = load_backend(backend, device)
+    target = out_path or edit_path(edit_name, model.name)
+    check_writable(target, force)
+    request = DiscoverRequest(
+        name=edit_name,
+        attr=attr,
+        attrs=[item.strip() for item in attrs.split(",") if item.strip()],
+        samples=samples,
+        seed=seed,
+        labels=labels,
+        positives=positives,
+        negatives=negatives,
+        orthogonal_to=[Edit.load(resolve_edit(other, model.name)) for other in orthogonal_to or []],
+    )
+    with progress_bar(f"discover {method}", quiet or json_output) as progress:
+        edit = method_cls().discover(model, request, parsed, progress)
+    path = edit.save(target, force=force)
+    if json_output:
+        emit_json({"name": edit.name, "path": str(path), "method": edit.method, "metadata": edit.metadata()})
+    elif not quiet:
+        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in edit.metrics.items())
+        out().print(f"Saved edit [bold]{edit.name}[/bold] ({edit.method}, {edit.space}) to {path}\n{metrics}")

@@ -1,0 +1,71 @@
+"""`latentedit generate`: images from seeds, one PNG per seed or one grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, QuietOpt, parse_seeds
+from latentedit.console import emit_json, note, out, progress_bar
+from latentedit.errors import LatentEditError
+
+BATCH = 16
+
+
+def generate_command(
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds to draw: '0-7', '1,3,5' or '0-3,10'.")] = "0-7",
+    truncation: Annotated[
+        float, typer.Option("--truncation", "-t", help="Truncation psi around w_avg (1 = none).")
+    ] = 1.0,
+    grid_path: Annotated[Path | None, typer.Option("--grid", help="Write all images as one grid PNG here.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for one PNG per seed (seed0000.png ...).")
+    ] = None,
+    noise_mode: Annotated[str, typer.Option("--noise-mode", help="const (deterministic), random or none.")] = "const",
+    backend: BackendOpt = "embedded",
+    device: DeviceOpt = "cpu",
+    force: ForceOpt = False,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Generate images from seeds. The same seed always gives the same PNG."""
+    import math
+
+    import torch
+
+    from latentedit.backend import load_backend
+    from latentedit.fileio import check_writable
+    from latentedit.images import grid, save_png, to_uint8
+
+    seed_list = parse_seeds(seeds)
+    if not math.isfinite(truncation) or not 0.0 <= truncation <= 2.0:
+        raise LatentEditError(f"--truncation {truncation}: expected a value between 0 and 2.")
+    if noise_mode not in ("const", "random", "none"):
+        raise LatentEditError(f"--noise-mode {noise_mode!r}: expected const, random or none.")
+    if grid_path is None and out_dir is None:
+        out_dir = Path("generated")
+    targets = [out_dir / f"seed{seed:04d}.png" for seed in seed_list] if out_dir else []
+    for path in [*targets, *([grid_path] if grid_path else [])]:
+        check_writable(path, force)
+    model = load_backend(backend, device)
+    if model.name.startswith("random"):
+        note("[yellow]Note: backend random has untrained weights; the images are not faces.[/yellow]", quiet)
+    images = []
+    with torch.inference_mode(), progress_bar("generating", quiet or json_output) as progress:
+        for start in range(0, len(seed_list), BATCH):
+            chunk = seed_list[start : start + BATCH]
+            ws = model.mapping(model.z_for_seeds(chunk), truncation=truncation)
+            images.append(to_uint8(model.synthesize(ws, noise_mode=noise_mode)))
+            progress(start + len(chunk), len(seed_list))
+    import numpy as np
+
+    array = np.concatenate(images)
+    written = [str(save_png(image, path, force)) for image, path in zip(array, targets, strict=True)]
+    if grid_path:
+        written.append(str(save_png(grid(array), grid_path, force)))
+    if json_output:
+        emit_json({"backend": model.name, "seeds": seed_list, "truncation": truncation, "files": written})
+    elif not quiet:
+        out().print(f"Wrote {len(written)} file(s): {written[0]}{' ...' if len(written) > 1 else ''}")

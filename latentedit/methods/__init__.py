@@ -1,0 +1,22 @@
+"""Built-in plugin: the editing methods that ship with latentedit.
+
+Registered through the same `register_methods` hook third-party plugins use. Method modules
+import torch only inside their functions, so registering them is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from latentedit.hookspecs import hookimpl
+
+BUILTIN_METHODS: tuple[str, ...] = ()
+"""``"module:Class"`` of each built-in method, in the order `latentedit methods` lists them."""
+
+
+@hookimpl
+def register_methods(register: Callable[[type], None]) -> None:
+    for target in BUILTIN_METHODS:
+        module_name, _, class_name = target.partition(":")
+        register(getattr(importlib.import_module(module_name), class_name))

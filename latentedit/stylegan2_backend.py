@@ -1,0 +1,172 @@
+"""The Backend implementation for any StyleGAN2 generator (imported, random or embedded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from latentedit.errors import CheckpointError, LatentEditError
+
+if TYPE_CHECKING:
+    from latentedit.nets import Discriminator, Generator
+
+RANDOM_CONFIG: dict[str, Any] = {
+    "z_dim": 128,
+    "c_dim": 0,
+    "w_dim": 128,
+    "img_channels": 3,
+    "mapping_kwargs": {"num_layers": 4},
+    "synthesis_kwargs": {"channel_base": 2048, "channel_max": 128},
+}
+
+
+class StyleGAN2Backend:
+    """Wraps a generator (and optionally a discriminator and an encoder) for the methods."""
+
+    def __init__(
+        self,
+        name: str,
+        generator: Generator,
+        discriminator: Discriminator | None = None,
+        encoder: torch.nn.Module | None = None,
+        device: str = "cpu",
+        fingerprint: str | None = None,
+    ) -> None:
+        from latentedit.checkpoints.layout import fingerprint as weights_fingerprint
+
+        self.name = name
+        self.device = device
+        self.G = generator.eval().requires_grad_(False).to(device)
+        self.D = discriminator.eval().requires_grad_(False).to(device) if discriminator is not None else None
+        self.encoder = encoder.eval().requires_grad_(False).to(device) if encoder is not None else None
+        self.fingerprint = fingerprint or weights_fingerprint(generator)
+        self.resolution = int(generator.img_resolution)
+        self.num_ws = int(generator.num_ws)
+        self.w_dim = int(generator.w_dim)
+        self.z_dim = int(generator.z_dim)
+        if int(getattr(generator, "c_dim", 0)) > 0:
+            raise CheckpointError(f"Backend {name}: conditional generators (c_dim > 0) are not supported yet.")
+
+    def __repr__(self) -> str:
+        return f"<backend {self.name} {self.resolution}px num_ws={self.num_ws} fingerprint={self.fingerprint}>"
+
+    @property
+    def w_avg(self) -> torch.Tensor:
+        return self.G.mapping.w_avg
+
+    def sample_z(self, n: int, seed: int) -> torch.Tensor:
+        """`n` latents from one seeded stream (for sampling training sets)."""
+        generator = torch.Generator().manual_seed(int(seed))
+        return torch.randn(n, self.z_dim, generator=generator).to(self.device)
+
+    def z_for_seeds(self, seeds: list[int]) -> torch.Tensor:
+        """One latent per seed, independent of the batch it is in (`generate --seeds`)."""
+        rows = [torch.randn(self.z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+        return torch.stack(rows).to(self.device)
+
+    def mapping(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        return self.G.mapping(z.to(self.device), None, truncation_psi=truncation)
+
+    def synthesize(self, ws: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
+        return self.G.synthesis(ws.to(self.device), noise_mode=noise_mode)
+
+    @property
+    def style_layers(self) -> list[str]:
+        return list(self.G.synthesis.style_layer_names)
+
+    @property
+    def style_ws_indices(self) -> list[int]:
+        """The W+ index each style layer reads, following StyleGAN2's overlap rule.
+
+        A synthesis block reads ``num_conv + num_torgb`` consecutive codes and advances the
+        index by ``num_conv``, so a block's toRGB shares its code with the next block's conv0.
+        """
+        indices: list[int] = []
+        start, block, convs = 0, "", 0
+        for name in self.style_layers:
+            prefix, _, layer = name.partition(".")
+            if prefix != block:
+                start, block, convs = start + convs, prefix, 0
+            indices.append(start + convs)
+            convs += layer.startswith("conv")
+        return indices
+
+    def styles(self, ws: torch.Tensor) -> list[torch.Tensor]:
+        return self.G.synthesis.styles(ws.to(self.device))
+
+    def synthesize_from_styles(self, styles: list[torch.Tensor], noise_mode: str = "const") -> torch.Tensor:
+        return self.G.synthesis.synthesize_from_styles(styles, noise_mode=noise_mode)
+
+    def affine_weights(self) -> list[torch.Tensor]:
+        return self.G.synthesis.affine_weights()
+
+    def features(self, ws: torch.Tensor, layers: list[str] | None = None) -> dict[str, torch.Tensor]:
+        """Generator activations by layer name (all conv layers when `layers` is None)."""
+        _, features = self.G.synthesis(ws.to(self.device), noise_mode="const", return_features=True)
+        if layers is None:
+            return features
+        unknown = [layer for layer in layers if layer not in features]
+        if unknown:
+            raise LatentEditError(f"Unknown generator layer(s) {unknown}. Available: {', '.join(features)}.")
+        return {layer: features[layer] for layer in layers}
+
+    @property
+    def has_discriminator(self) -> bool:
+        return self.D is not None
+
+    def _require_discriminator(self) -> Discriminator:
+        if self.D is None:
+            raise LatentEditError(f"Backend {self.name} has no discriminator; import a checkpoint that includes D.")
+        return self.D
+
+    def disc_logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self._require_discriminator()(images.to(self.device), None)
+
+    def disc_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self._require_discriminator().features(images.to(self.device), None)
+
+    @property
+    def has_encoder(self) -> bool:
+        return self.encoder is not None
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Images -> W+ initial guess; without an encoder, every image starts at w_avg."""
+        if self.encoder is None:
+            return self.w_avg.expand(images.shape[0], self.num_ws, -1).clone()
+        return self.encoder(images.to(self.device))
+
+
+def from_file(arg: str, device: str = "cpu") -> StyleGAN2Backend:
+    """``stylegan2:FILE``: a checkpoint in latentedit's safetensors layout."""
+    from latentedit.checkpoints.layout import load_networks
+
+    if not arg:
+        raise LatentEditError("--backend stylegan2 needs a file: --backend stylegan2:NAME.safetensors")
+    path = Path(arg)
+    if not path.exists():
+        raise CheckpointError(
+            f"Checkpoint {path} not found. Import one first: latentedit import-checkpoint FILE --out {path.name}"
+        )
+    loaded = load_networks(path, device="cpu")
+    return StyleGAN2Backend(f"stylegan2:{path}", loaded.G, loaded.D, device=device)
+
+
+def random_backend(arg: str, device: str = "cpu") -> StyleGAN2Backend:
+    """``random[:RES]``: untrained weights from a fixed seed, for tests and plumbing."""
+    from latentedit.nets import Discriminator, Generator
+
+    try:
+        resolution = int(arg or 64)
+    except ValueError:
+        raise LatentEditError(f"--backend random:{arg}: expected a resolution such as random:64.") from None
+    if resolution < 16 or resolution > 1024 or resolution & (resolution - 1):
+        raise LatentEditError(f"--backend random:{arg}: resolution must be a power of two from 16 to 1024.")
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        generator = Generator(img_resolution=resolution, **RANDOM_CONFIG)
+        discriminator = Discriminator(
+            c_dim=0, img_resolution=resolution, img_channels=3, channel_base=2048, channel_max=128
+        )
+    return StyleGAN2Backend(f"random:{resolution}", generator, discriminator, device=device)

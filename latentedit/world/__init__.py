@@ -1,0 +1,1 @@
+"""The embedded world: procedural faces with exact attributes and the networks trained on them."""

@@ -1,0 +1,34 @@
+"""The `embedded` backend: the shipped generator, discriminator and encoder of the world."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from latentedit.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from latentedit.stylegan2_backend import StyleGAN2Backend
+
+GAN_WEIGHTS = "world_gan.safetensors"
+
+
+def weights_dir() -> Path:
+    """The package-data folder holding the shipped safetensors."""
+    return Path(str(resources.files("latentedit") / "weights"))
+
+
+def embedded_backend(arg: str = "", device: str = "cpu") -> StyleGAN2Backend:
+    """Load the shipped world GAN; say plainly when it has not been trained and shipped yet."""
+    from latentedit.checkpoints.layout import load_networks
+    from latentedit.stylegan2_backend import StyleGAN2Backend
+
+    path = weights_dir() / GAN_WEIGHTS
+    if not path.is_file():
+        raise CheckpointError(
+            f"The embedded world's generator ({path.name}) is not shipped in this build yet. "
+            "Use --backend random:64 (untrained) or --backend stylegan2:FILE."
+        )
+    loaded = load_networks(path, device="cpu")
+    return StyleGAN2Backend("embedded", loaded.G, loaded.D, device=device)

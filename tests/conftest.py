@@ -1,0 +1,36 @@
+"""Every test gets its own LATENTEDIT_HOME and freshly loaded plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from latentedit.plugins import reset_plugins
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    monkeypatch.setenv("LATENTEDIT_HOME", str(home))
+    monkeypatch.delenv("LATENTEDIT_LOAD_PLUGINS", raising=False)
+    monkeypatch.delenv("LATENTEDIT_DEBUG", raising=False)
+    monkeypatch.delenv("LATENTEDIT_BACKEND", raising=False)
+    reset_plugins()
+    yield home
+    reset_plugins()
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def tiny_backend():
+    """A randomly initialised 32 px StyleGAN2: real networks, fast enough for unit tests."""
+    from latentedit.backend import load_backend
+
+    return load_backend("random:32")
