@@ -32,7 +32,7 @@ def demo_command(
     except CheckpointError as exc:
         note(f"[yellow]{exc}[/yellow]", quiet)
         note(
-            "[yellow]Demo uses a RANDOMLY INITIALISED StyleGAN2 (random:64) instead: the images are not faces.[/yellow]",
+            "[yellow]Demo uses a RANDOMLY INITIALISED StyleGAN2 (random:64): the images are not faces.[/yellow]",
             quiet,
         )
         backend = load_backend("random:64", device)
