@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from latentedit.commands import checkpoint, demo, directions, discover, generate, listing
+from latentedit.commands import checkpoint, demo, directions, discover, generate, listing, world
 from latentedit.errors import LatentEditError
 
 
@@ -88,6 +88,7 @@ app.command("discover", rich_help_panel=LEARN)(discover.discover_command)
 app.command("generate", rich_help_panel=USE)(generate.generate_command)
 app.command("import-checkpoint", rich_help_panel=USE)(checkpoint.import_checkpoint_command)
 app.add_typer(directions.app, name="directions", rich_help_panel=INSPECT)
+app.add_typer(world.app, name="world", rich_help_panel=USE)
 app.command("methods", rich_help_panel=INSPECT)(listing.methods_command)
 app.command("backends", rich_help_panel=INSPECT)(listing.backends_command)
 app.command("plugins", rich_help_panel=INSPECT)(listing.plugins_command)

@@ -62,7 +62,7 @@ def generate_command(
     import numpy as np
 
     array = np.concatenate(images)
-    written = [str(save_png(image, path, force)) for image, path in zip(array, targets, strict=True)]
+    written = [str(save_png(image, path, force)) for image, path in zip(array, targets, strict=True)] if targets else []
     if grid_path:
         written.append(str(save_png(grid(array), grid_path, force)))
     if json_output:

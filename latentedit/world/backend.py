@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from latentedit.errors import CheckpointError
@@ -11,20 +9,14 @@ from latentedit.errors import CheckpointError
 if TYPE_CHECKING:
     from latentedit.stylegan2_backend import StyleGAN2Backend
 
-GAN_WEIGHTS = "world_gan.safetensors"
-
-
-def weights_dir() -> Path:
-    """The package-data folder holding the shipped safetensors."""
-    return Path(str(resources.files("latentedit") / "weights"))
-
 
 def embedded_backend(arg: str = "", device: str = "cpu") -> StyleGAN2Backend:
     """Load the shipped world GAN; say plainly when it has not been trained and shipped yet."""
     from latentedit.checkpoints.layout import load_networks
     from latentedit.stylegan2_backend import StyleGAN2Backend
+    from latentedit.world.weights import GAN, weights_dir
 
-    path = weights_dir() / GAN_WEIGHTS
+    path = weights_dir() / GAN
     if not path.is_file():
         raise CheckpointError(
             f"The embedded world's generator ({path.name}) is not shipped in this build yet. "

@@ -1,0 +1,178 @@
+"""`latentedit world render|train`: the embedded world's renderer and training recipes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from latentedit.commands.common import ForceOpt, JsonOpt, OptionsOpt, QuietOpt
+from latentedit.console import emit_json, note, out, progress_bar
+from latentedit.errors import LatentEditError
+from latentedit.world.seeds import HELDOUT_SEED
+
+app = typer.Typer(help="The embedded world: render faces with exact labels, train its networks.", no_args_is_help=True)
+train_app = typer.Typer(help="Training recipes (resumable; long runs belong in the background).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@app.command("render")
+def render_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for PNGs, masks/ and labels.csv.")],
+    n: Annotated[int, typer.Option("--n", min=1, max=1_000_000, help="Number of faces (or pairs).")] = 16,
+    seed: Annotated[
+        int, typer.Option("--seed", help="First renderer seed; the default is held out from training.")
+    ] = HELDOUT_SEED,
+    where: Annotated[str, typer.Option("--where", help="Only faces matching e.g. 'glasses=1,smile>0.5'.")] = "",
+    pairs: Annotated[
+        str, typer.Option("--pairs", help="Write original/ and modified/ faces with only ATTR raised.")
+    ] = "",
+    force: ForceOpt = False,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Render faces with exact attribute labels (labels.csv) and part masks (masks/)."""
+    from latentedit.world.dataset import write_faces
+
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise LatentEditError(f"{out_dir} is not empty; pass --force to write into it.")
+    with progress_bar("rendering", quiet or json_output) as progress:
+        summary = write_faces(out_dir, n=n, seed=seed, where=where, pairs=pairs, progress=progress)
+    if json_output:
+        emit_json(summary)
+    elif not quiet:
+        out().print(
+            f"Wrote {summary['count']} {'pairs' if pairs else 'faces'} to {out_dir} (labels: {summary['labels']})"
+        )
+
+
+@train_app.command("gan")
+def train_gan_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder: checkpoint, snapshots/, log.jsonl.")] = Path(
+        "runs/world-gan"
+    ),
+    kimg: Annotated[
+        float, typer.Option("--kimg", min=0.001, help="Train until this many thousand real images were shown.")
+    ] = 1000.0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")] = False,
+    snapshot_kimg: Annotated[
+        float, typer.Option("--snapshot-kimg", min=0.001, help="Keep a generator snapshot and grid this often.")
+    ] = 50.0,
+    checkpoint_kimg: Annotated[
+        float, typer.Option("--checkpoint-kimg", min=0.001, help="Write the resumable checkpoint this often.")
+    ] = 5.0,
+    options: OptionsOpt = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="Torch CPU threads (default: all cores).")
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the world's StyleGAN2 on renderer faces (CPU is enough; checkpoints let it resume).
+
+    Options (-o KEY=VALUE) are the recipe's: resolution, channel_base, channel_max, batch, lr,
+    r1_gamma, r1_interval, style_mixing, ema_kimg, bf16, seed, ...
+    """
+    import torch
+
+    from latentedit.options import parse_options
+    from latentedit.world.train.gan import GanConfig, GanTrainer
+
+    if threads:
+        torch.set_num_threads(threads)
+    config = parse_options(GanConfig, options)
+    checkpoint = out_dir / "checkpoint.safetensors"
+    if checkpoint.exists() and not resume:
+        raise LatentEditError(f"{checkpoint} exists; pass --resume to continue it, or choose another --out.")
+    if resume:
+        saved = out_dir / "config.json"
+        if saved.exists():
+            import json
+
+            config = GanConfig(**json.loads(saved.read_text()))
+    trainer = GanTrainer(config, out_dir)
+    if resume:
+        trainer.resume()
+        note(f"Resumed at {trainer.nimg / 1000:.1f} kimg.", quiet)
+    with progress_bar("training GAN (kimg)", quiet) as progress:
+        trainer.run(
+            kimg,
+            checkpoint_kimg=checkpoint_kimg,
+            snapshot_kimg=snapshot_kimg,
+            progress=progress,
+            log=out_dir / "log.jsonl",
+        )
+    trainer.snapshot()
+    out().print(f"Done: {trainer.nimg / 1000:.1f} kimg; snapshots in {out_dir / 'snapshots'}")
+
+
+def _train_supervised(
+    kind: str, out_dir: Path, steps: int | None, resume: bool, options: list[str] | None, quiet: bool
+) -> None:
+    import json
+
+    from latentedit.options import parse_options
+    from latentedit.world.train import supervised
+    from latentedit.world.weights import save_module
+
+    builders = {
+        "scorer": (supervised.build_scorer, supervised.scorer_loss, supervised.evaluate_scorer, {}),
+        "segmenter": (
+            supervised.build_segmenter,
+            supervised.segmenter_loss,
+            supervised.evaluate_segmenter,
+            {"width": 16},
+        ),
+    }
+    build, loss_fn, evaluate, defaults = builders[kind]
+    checkpoint = out_dir / "checkpoint.safetensors"
+    if checkpoint.exists() and not resume:
+        raise LatentEditError(f"{checkpoint} exists; pass --resume to continue it, or choose another --out.")
+    if resume and (out_dir / "config.json").exists():
+        config = supervised.SupervisedConfig(**json.loads((out_dir / "config.json").read_text()))
+    else:
+        config = parse_options(
+            supervised.SupervisedConfig, [f"{k}={v}" for k, v in defaults.items()] + list(options or [])
+        )
+    if steps is not None:
+        config.steps = steps
+    trainer = supervised.SupervisedTrainer(build(config), loss_fn, config, out_dir)
+    if resume:
+        trainer.resume()
+        note(f"Resumed at step {trainer.step}.", quiet)
+    with progress_bar(f"training {kind}", quiet) as progress:
+        trainer.run(progress)
+    report = evaluate(trainer.model)
+    path = save_module(
+        out_dir / f"world_{kind}.safetensors", trainer.model, kind, {"heldout": report, "steps": trainer.step}
+    )
+    (out_dir / "heldout.json").write_text(json.dumps(report, indent=2))
+    out().print(f"{kind}: held-out {json.dumps(report)}\nweights: {path}")
+
+
+@train_app.command("scorers")
+def train_scorers_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/world-scorer"),
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=1, help="Training steps (default from the recipe).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")] = False,
+    options: OptionsOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the attribute scorer on exact renderer labels; writes world_scorer.safetensors."""
+    _train_supervised("scorer", out_dir, steps, resume, options, quiet)
+
+
+@train_app.command("segmenter")
+def train_segmenter_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/world-segmenter"),
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=1, help="Training steps (default from the recipe).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")] = False,
+    options: OptionsOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the part segmenter on exact renderer masks; writes world_segmenter.safetensors."""
+    _train_supervised("segmenter", out_dir, steps, resume, options, quiet)

@@ -1,0 +1,233 @@
+"""Recipe (a): the world's StyleGAN2, trained on renderer faces drawn on the fly.
+
+StyleGAN2-ADA's recipe at small scale: non-saturating logistic loss, lazy R1 on reals every
+`r1_interval` steps, style mixing, an EMA generator with ramp-up, Adam(β=(0, 0.99)) and no
+path-length regulariser (as ADA's small-data configs). R1 γ=0.5 matters: γ=0.05 collapsed
+modes at 64 px in the planning prototype. bf16 autocast is off by default: it halved step time
+on CPUs with native bf16, but these machines (AVX2 only) emulate it and run ~10x slower.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from latentedit.methods.base import Progress, no_progress
+from latentedit.world.seeds import TRAIN_SEED_RANGE
+from latentedit.world.train.state import load_state, save_state
+
+
+@dataclass
+class GanConfig:
+    resolution: int = 64
+    z_dim: int = 128
+    w_dim: int = 128
+    mapping_layers: int = 4
+    channel_base: int = 1024
+    channel_max: int = 128
+    batch: int = 32
+    lr: float = 0.0025
+    r1_gamma: float = 0.5
+    r1_interval: int = 16
+    style_mixing: float = 0.5
+    ema_kimg: float = 10.0
+    ema_rampup: float = 0.05
+    mbstd_group: int = 4
+    bf16: bool = False
+    seed: int = 0
+
+    def generator_kwargs(self) -> dict[str, Any]:
+        return {
+            "z_dim": self.z_dim,
+            "c_dim": 0,
+            "w_dim": self.w_dim,
+            "img_resolution": self.resolution,
+            "img_channels": 3,
+            "mapping_kwargs": {"num_layers": self.mapping_layers},
+            "synthesis_kwargs": {"channel_base": self.channel_base, "channel_max": self.channel_max},
+        }
+
+    def discriminator_kwargs(self) -> dict[str, Any]:
+        return {
+            "c_dim": 0,
+            "img_resolution": self.resolution,
+            "img_channels": 3,
+            "channel_base": self.channel_base,
+            "channel_max": self.channel_max,
+            "epilogue_kwargs": {"mbstd_group_size": self.mbstd_group},
+        }
+
+
+def real_batch(rng: np.random.Generator, batch: int, resolution: int) -> torch.Tensor:
+    """A batch of renderer faces from training seeds, as [-1, 1] NCHW floats."""
+    from latentedit.images import from_uint8
+    from latentedit.world.render import render_batch
+
+    seeds = rng.integers(0, TRAIN_SEED_RANGE, size=batch).tolist()
+    images, _, _ = render_batch(seeds, size=resolution)
+    return from_uint8(images)
+
+
+class GanTrainer:
+    """Holds the networks and optimisers; `run` trains to a kimg budget with checkpoints."""
+
+    def __init__(self, config: GanConfig, run_dir: Path) -> None:
+        from latentedit.nets import Discriminator, Generator
+
+        self.config = config
+        self.run_dir = run_dir
+        torch.manual_seed(config.seed)
+        self.G = Generator(**config.generator_kwargs()).train()
+        self.D = Discriminator(**config.discriminator_kwargs()).train()
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        ratio = config.r1_interval / (config.r1_interval + 1)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=(0.0, 0.99), eps=1e-8)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr * ratio, betas=(0.0, 0.99**ratio), eps=1e-8)
+        self.nimg = 0
+        self.step = 0
+        self.rng = np.random.default_rng(config.seed)
+        self.G.to(memory_format=torch.channels_last)
+        self.D.to(memory_format=torch.channels_last)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.safetensors"
+
+    def _modules(self) -> dict[str, torch.nn.Module]:
+        return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    def save(self) -> None:
+        counters = {"nimg": self.nimg, "step": self.step, "config": asdict(self.config)}
+        counters["rng"] = self.rng.bit_generator.state
+        counters["torch_rng"] = torch.get_rng_state().tolist()
+        save_state(self.checkpoint_path, self._modules(), self._optimizers(), counters)
+
+    def resume(self) -> None:
+        counters = load_state(self.checkpoint_path, self._modules(), self._optimizers())
+        self.nimg, self.step = int(counters["nimg"]), int(counters["step"])
+        self.rng.bit_generator.state = counters["rng"]
+        torch.set_rng_state(torch.tensor(counters["torch_rng"], dtype=torch.uint8))
+
+    def _autocast(self) -> Any:
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.bf16)
+
+    def _generate(self, batch: int) -> torch.Tensor:
+        """Fakes with style mixing: from a random cutoff, layers take a second latent's w."""
+        z = torch.randn(batch, self.config.z_dim)
+        ws = self.G.mapping(z, None)
+        if self.config.style_mixing > 0 and torch.rand(()) < self.config.style_mixing:
+            cutoff = int(torch.randint(1, ws.shape[1], ()))
+            mixed = self.G.mapping(torch.randn_like(z), None, skip_w_avg_update=True)
+            ws = torch.cat([ws[:, :cutoff], mixed[:, cutoff:]], dim=1)
+        return self.G.synthesis(ws, noise_mode="random")
+
+    def train_step(self) -> dict[str, float]:
+        """One Gmain + Dmain step, plus Dreg (lazy R1) every `r1_interval` steps."""
+        config = self.config
+        metrics: dict[str, float] = {}
+        self.G.requires_grad_(True)
+        self.D.requires_grad_(False)
+        with self._autocast():
+            loss_G = F.softplus(-self.D(self._generate(config.batch), None)).mean()
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_G.backward()
+        self.opt_G.step()
+        metrics["loss_G"] = float(loss_G.detach())
+
+        self.G.requires_grad_(False)
+        self.D.requires_grad_(True)
+        reals = real_batch(self.rng, config.batch, config.resolution).contiguous(memory_format=torch.channels_last)
+        with torch.no_grad(), self._autocast():
+            fakes = self._generate(config.batch)
+        with self._autocast():
+            loss_D = (F.softplus(self.D(fakes.float(), None)) + F.softplus(-self.D(reals, None))).mean()
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_D.backward()
+        self.opt_D.step()
+        metrics["loss_D"] = float(loss_D.detach())
+
+        if self.step % config.r1_interval == 0:
+            reals = reals.detach().requires_grad_(True)
+            with self._autocast():
+                logits = self.D(reals, None)
+            (grad,) = torch.autograd.grad(logits.float().sum(), reals, create_graph=True)
+            penalty = grad.float().square().sum(dim=[1, 2, 3]).mean()
+            loss_r1 = penalty * (config.r1_gamma / 2) * config.r1_interval
+            self.opt_D.zero_grad(set_to_none=True)
+            loss_r1.backward()
+            self.opt_D.step()
+            metrics["r1"] = float(penalty.detach())
+
+        self._update_ema()
+        self.nimg += config.batch
+        self.step += 1
+        return metrics
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        ema_nimg = self.config.ema_kimg * 1000
+        if self.config.ema_rampup:
+            ema_nimg = min(ema_nimg, max(self.nimg, 1) * self.config.ema_rampup)
+        beta = 0.5 ** (self.config.batch / max(ema_nimg, 1e-8))
+        for ema, live in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
+            ema.copy_(live.detach().lerp(ema, beta))
+        for ema, live in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+            ema.copy_(live)
+
+    def snapshot(self) -> Path:
+        """An EMA generator + D file in the backend layout, and a sample grid beside it."""
+        from latentedit.checkpoints.layout import save_networks
+        from latentedit.images import grid, save_png, to_uint8
+
+        snapshots = self.run_dir / "snapshots"
+        kimg = self.nimg // 1000
+        path = save_networks(
+            snapshots / f"gan-{kimg:05d}kimg.safetensors", self.G_ema, self.D, source_format="latentedit", force=True
+        )
+        with torch.no_grad():
+            z = torch.stack(
+                [torch.randn(self.config.z_dim, generator=torch.Generator().manual_seed(s)) for s in range(16)]
+            )
+            images = self.G_ema.synthesis(self.G_ema.mapping(z, None), noise_mode="const")
+        save_png(grid(to_uint8(images), columns=4, pad=1), snapshots / f"grid-{kimg:05d}kimg.png", force=True)
+        return path
+
+    def run(
+        self,
+        total_kimg: float,
+        checkpoint_kimg: float = 10.0,
+        snapshot_kimg: float = 50.0,
+        progress: Progress = no_progress,
+        log: Path | None = None,
+    ) -> None:
+        """Train until `total_kimg`; checkpoint and snapshot on the way (resumable at any point)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        next_checkpoint = (self.nimg // int(checkpoint_kimg * 1000) + 1) * checkpoint_kimg * 1000
+        next_snapshot = (self.nimg // int(snapshot_kimg * 1000) + 1) * snapshot_kimg * 1000
+        started, start_nimg = time.perf_counter(), self.nimg
+        while self.nimg < total_kimg * 1000:
+            metrics = self.train_step()
+            rate = (self.nimg - start_nimg) / 1000 / max(time.perf_counter() - started, 1e-9) * 3600
+            progress(self.nimg // 1000, int(total_kimg), kimg_per_h=rate, **metrics)
+            if self.nimg >= next_checkpoint or self.nimg >= total_kimg * 1000:
+                self.save()
+                next_checkpoint += checkpoint_kimg * 1000
+                if log is not None:
+                    with open(log, "a") as handle:
+                        entry = {"kimg": self.nimg / 1000, "kimg_per_h": rate, "time": time.time(), **metrics}
+                        handle.write(json.dumps(entry) + "\n")
+            if self.nimg >= next_snapshot:
+                self.snapshot()
+                next_snapshot += snapshot_kimg * 1000
