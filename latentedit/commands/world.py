@@ -176,3 +176,102 @@ def train_segmenter_command(
 ) -> None:
     """Train the part segmenter on exact renderer masks; writes world_segmenter.safetensors."""
     _train_supervised("segmenter", out_dir, steps, resume, options, quiet)
+
+
+@app.command("check")
+def check_command(
+    backend: Annotated[
+        str, typer.Option("--backend", "-b", help="Generator to check (any 64 px world GAN).")
+    ] = "embedded",
+    samples: Annotated[
+        int, typer.Option("--samples", min=100, help="Images per set for scorer and realism numbers.")
+    ] = 2000,
+    svm_samples: Annotated[
+        int, typer.Option("--svm-samples", min=100, help="Generated samples for separability in W.")
+    ] = 5000,
+    scorer: Annotated[Path | None, typer.Option("--scorer", help="Scorer weights (default: the shipped ones).")] = None,
+    segmenter: Annotated[Path | None, typer.Option("--segmenter", help="Segmenter weights (default: shipped).")] = None,
+    device: Annotated[str, typer.Option("--device", help="Torch device.")] = "cpu",
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure the embedded world's quality bars on fresh held-out samples."""
+    from latentedit.backend import load_backend
+    from latentedit.world.check import run_check
+    from latentedit.world.scorers import WorldScorer, WorldSegmenter
+
+    model = load_backend(backend, device)
+    with progress_bar("world check", quiet or json_output) as progress:
+        report = run_check(
+            model,
+            WorldScorer(scorer, device),
+            WorldSegmenter(segmenter, device),
+            samples=samples,
+            svm_samples=svm_samples,
+            progress=progress,
+        )
+    if json_output:
+        emit_json(report)
+        return
+    _print_check(report)
+
+
+def _print_check(report: dict) -> None:
+    from rich.table import Table
+
+    console = out()
+    table = Table("attribute", "scorer held-out", "rendered", "generated", "separability in W", title=report["backend"])
+    for name, value in report["scorer_heldout"].items():
+        rendered, generated = report["rendered"].get(name, {}), report["generated"].get(name, {})
+        show = lambda stats: ", ".join(f"{k} {v:.3f}" for k, v in stats.items())  # noqa: E731
+        separable = report["separability_w"].get(name)
+        table.add_row(name, f"{value:.3f}", show(rendered), show(generated), f"{separable:.3f}" if separable else "")
+    console.print(table)
+    console.print(f"Segmenter mean IoU: {report['segmenter_heldout']['mean_iou']:.3f}")
+    frechet = report["frechet"]
+    console.print(
+        f"Fréchet distance (scorer features): generated vs rendered {frechet['generated_vs_rendered']:.3f}, "
+        f"floor (rendered vs rendered) {frechet['rendered_vs_rendered']:.3f}"
+    )
+    for bar, passed in report["bars"].items():
+        console.print(f"{'[green]PASS[/green]' if passed else '[red]FAIL[/red]'} {bar}")
+
+
+@train_app.command("encoder")
+def train_encoder_command(
+    backend: Annotated[
+        str, typer.Option("--backend", "-b", help="The generator to invert (the world GAN).")
+    ] = "embedded",
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/world-encoder"),
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=1, help="Training steps (default from the recipe).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")] = False,
+    options: OptionsOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the image -> W+ encoder that starts inversion; writes world_encoder.safetensors."""
+    import json
+
+    from latentedit.backend import load_backend
+    from latentedit.options import parse_options
+    from latentedit.world.train.encoder import EncoderConfig, EncoderTrainer
+    from latentedit.world.weights import save_module
+
+    checkpoint = out_dir / "checkpoint.safetensors"
+    if checkpoint.exists() and not resume:
+        raise LatentEditError(f"{checkpoint} exists; pass --resume to continue it, or choose another --out.")
+    if resume and (out_dir / "config.json").exists():
+        config = EncoderConfig(**json.loads((out_dir / "config.json").read_text()))
+    else:
+        config = parse_options(EncoderConfig, options)
+    if steps is not None:
+        config.steps = steps
+    trainer = EncoderTrainer(load_backend(backend), config, out_dir)
+    if resume:
+        trainer.resume()
+        note(f"Resumed at step {trainer.step}.", quiet)
+    with progress_bar("training encoder", quiet) as progress:
+        trainer.run(progress)
+    path = save_module(out_dir / "world_encoder.safetensors", trainer.encoder, "encoder", {"steps": trainer.step})
+    out().print(f"encoder: {path}")

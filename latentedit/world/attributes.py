@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 Kind = Literal["binary", "continuous", "categorical", "integer"]
 Record = dict[str, "float | int | str"]
 
+PARTS = ("background", "skin", "hair", "eyes", "mouth", "nose", "glasses", "beard")
+"""Part ids of the label maps the renderer draws (index = id)."""
+
 HAIR_COLORS = ("black", "brown", "blond", "red", "gray")
 HAIR_COLOR_PROBS = (0.25, 0.30, 0.17, 0.10, 0.18)
 _HAIR_COLOR_CDF = tuple(accumulate(HAIR_COLOR_PROBS))[:-1]

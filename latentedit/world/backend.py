@@ -14,7 +14,8 @@ def embedded_backend(arg: str = "", device: str = "cpu") -> StyleGAN2Backend:
     """Load the shipped world GAN; say plainly when it has not been trained and shipped yet."""
     from latentedit.checkpoints.layout import load_networks
     from latentedit.stylegan2_backend import StyleGAN2Backend
-    from latentedit.world.weights import GAN, weights_dir
+    from latentedit.world.networks import Encoder
+    from latentedit.world.weights import ENCODER, GAN, load_module, weights_dir
 
     path = weights_dir() / GAN
     if not path.is_file():
@@ -23,4 +24,6 @@ def embedded_backend(arg: str = "", device: str = "cpu") -> StyleGAN2Backend:
             "Use --backend random:64 (untrained) or --backend stylegan2:FILE."
         )
     loaded = load_networks(path, device="cpu")
-    return StyleGAN2Backend("embedded", loaded.G, loaded.D, device=device)
+    encoder_path = weights_dir() / ENCODER
+    encoder = load_module(encoder_path, Encoder, "encoder") if encoder_path.is_file() else None
+    return StyleGAN2Backend("embedded", loaded.G, loaded.D, encoder=encoder, device=device)

@@ -13,7 +13,8 @@ from functools import lru_cache
 import numpy as np  # noqa: TID253
 from PIL import Image, ImageDraw  # noqa: TID253
 
-PARTS = ("background", "skin", "hair", "eyes", "mouth", "nose", "glasses", "beard")
+from latentedit.world.attributes import PARTS
+
 BACKGROUND, SKIN, HAIR, EYES, MOUTH, NOSE, GLASSES, BEARD = range(len(PARTS))
 
 # The label image stores parts in tie-break order (argmax keeps the first maximum), so a block

@@ -96,3 +96,28 @@ class PartSegmenter(nn.Module):
             x = nn.functional.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)
+
+
+class Encoder(nn.Module):
+    """Image -> W+ codes, predicted as offsets from the generator's w_avg.
+
+    Starting from w_avg means an untrained or uncertain encoder still gives a sensible face,
+    and inversion by optimisation refines from there.
+    """
+
+    def __init__(self, num_ws: int, w_dim: int, width: int = 32) -> None:
+        super().__init__()
+        self.init_kwargs = {"num_ws": num_ws, "w_dim": w_dim, "width": width}
+        self.num_ws, self.w_dim = num_ws, w_dim
+        self.backbone = Backbone(width)
+        features = sum(self.backbone.out_channels[-2:])
+        self.head = nn.Sequential(nn.Linear(features, 512), nn.SiLU(inplace=True), nn.Linear(512, num_ws * w_dim))
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        pyramid = self.backbone.pyramid(images)
+        pooled = torch.cat([pyramid[-2].mean(dim=(2, 3)), pyramid[-1].mean(dim=(2, 3))], dim=1)
+        offsets = self.head(pooled).view(-1, self.num_ws, self.w_dim)
+        return self.w_avg.view(1, 1, -1) + offsets

@@ -1,4 +1,4 @@
-"""Built-in plugin: the embedded world as the default backend."""
+"""Built-in plugin: the embedded world as the default backend, with its scorer and segmenter."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from latentedit.backend import BackendSpec
 from latentedit.hookspecs import hookimpl
+from latentedit.scorers import ScorerSpec
 
 
 @hookimpl
@@ -16,5 +17,31 @@ def register_backends(register: Callable[[BackendSpec], None]) -> None:
             "The embedded world: a small StyleGAN2 trained on procedural faces (the default).",
             "latentedit.world.backend:embedded_backend",
             "embedded",
+        )
+    )
+
+
+@hookimpl
+def register_scorers(register: Callable[[ScorerSpec], None]) -> None:
+    from latentedit.world.attributes import ATTRIBUTES, PARTS
+
+    register(
+        ScorerSpec(
+            "world",
+            "embedded",
+            tuple(ATTRIBUTES),
+            "latentedit.world.scorers:scorer_factory",
+            summary="Attribute scorer trained on exact renderer labels.",
+        )
+    )
+    register(
+        ScorerSpec(
+            "world-parts",
+            "embedded",
+            (),
+            "latentedit.world.scorers:segmenter_factory",
+            kind="segmenter",
+            summary="Part segmenter trained on exact renderer masks.",
+            parts=PARTS,
         )
     )

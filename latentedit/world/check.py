@@ -1,0 +1,154 @@
+"""`world check`: the embedded world's quality numbers, measured on fresh held-out samples.
+
+Scorers and segmenter against exact renderer labels; the generator against the renderer,
+both read by the scorer (attribute rates, means and spreads, confidence, Fréchet distance in
+the scorer's feature space next to its rendered-vs-rendered floor); linear separability of
+scorer labels in W; and byte-determinism of generated PNGs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from latentedit.methods.base import Progress, no_progress
+from latentedit.world import scoring
+from latentedit.world.train.supervised import evaluate_scorer, evaluate_segmenter, heldout_seeds, rendered_batch
+
+GENERATION_SEED = 7_000_000
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (as FID, other features)."""
+    from scipy import linalg
+
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    return float(np.square(mu_a - mu_b).sum() + np.trace(cov_a + cov_b - 2 * np.real(root)))
+
+
+def generated_images(
+    backend: Any, count: int, seed: int = GENERATION_SEED, batch: int = 200
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images, ws) for `count` samples of one seeded stream."""
+    images, codes = [], []
+    with torch.inference_mode():
+        z = backend.sample_z(count, seed)
+        for chunk in z.split(batch):
+            ws = backend.mapping(chunk)
+            codes.append(ws[:, 0].cpu())
+            images.append(backend.synthesize(ws).cpu())
+    return torch.cat(images), torch.cat(codes)
+
+
+def rendered_images(count: int, offset: int) -> torch.Tensor:
+    return torch.cat([rendered_batch(heldout_seeds(min(500, count - s), offset + s))[0] for s in range(0, count, 500)])
+
+
+def attribute_statistics(scores: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """Rate (binary), mean/std (continuous) and confidence (binary) of scorer outputs."""
+    stats: dict[str, dict[str, float]] = {}
+    for name in scoring.BINARY:
+        p = scores[name]
+        stats[name] = {"rate": float((p > 0.5).float().mean()), "confidence": float(torch.maximum(p, 1 - p).mean())}
+    for name in scoring.CONTINUOUS:
+        if name in scoring.CYCLIC:
+            continue
+        stats[name] = {"mean": float(scores[name].mean()), "std": float(scores[name].std())}
+    return stats
+
+
+def separability(ws: torch.Tensor, scores: dict[str, torch.Tensor], seed: int = 0) -> dict[str, float]:
+    """Held-out accuracy (20%) of a linear SVM in W predicting each binary scorer label."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    result = {}
+    features = StandardScaler().fit_transform(ws.numpy())
+    for name in scoring.BINARY:
+        labels = (scores[name] > 0.5).numpy().astype(int)
+        train_x, test_x, train_y, test_y = train_test_split(
+            features, labels, test_size=0.2, random_state=seed, stratify=labels
+        )
+        svm = LinearSVC(C=1.0, max_iter=5000).fit(train_x, train_y)
+        result[name] = float(svm.score(test_x, test_y))
+    return result
+
+
+def run_check(
+    backend: Any,
+    scorer: Any,
+    segmenter: Any,
+    samples: int = 2000,
+    svm_samples: int = 5000,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
+    """Every number of issue 3's quality bars, as one JSON-able report."""
+    report: dict[str, Any] = {"backend": backend.name, "samples": samples, "svm_samples": svm_samples}
+    progress(0, 6)
+    report["scorer_heldout"] = evaluate_scorer(scorer.model, samples)
+    progress(1, 6)
+    report["segmenter_heldout"] = evaluate_segmenter(segmenter.model, samples)
+    progress(2, 6)
+    rendered = rendered_images(samples, 0)
+    floor_set = rendered_images(samples, samples)
+    generated, _ = generated_images(backend, samples)
+    progress(3, 6)
+    rendered_scores, generated_scores = scorer.score(rendered), scorer.score(generated)
+    report["rendered"] = attribute_statistics(rendered_scores)
+    report["generated"] = attribute_statistics(generated_scores)
+    report["frechet"] = {
+        "generated_vs_rendered": frechet_distance(
+            scorer.features(generated).numpy(), scorer.features(rendered).numpy()
+        ),
+        "rendered_vs_rendered": frechet_distance(scorer.features(floor_set).numpy(), scorer.features(rendered).numpy()),
+    }
+    progress(4, 6)
+    svm_images, svm_ws = generated_images(backend, svm_samples, seed=GENERATION_SEED + 1)
+    report["separability_w"] = separability(svm_ws, scorer.score(svm_images))
+    progress(5, 6)
+    report["deterministic"] = _deterministic(backend)
+    report["bars"] = bars(report)
+    progress(6, 6)
+    return report
+
+
+def _deterministic(backend: Any) -> bool:
+    from latentedit.images import to_uint8
+
+    with torch.inference_mode():
+        first = to_uint8(backend.synthesize(backend.mapping(backend.z_for_seeds([0, 1]))))
+        second = to_uint8(backend.synthesize(backend.mapping(backend.z_for_seeds([1]))))
+    return bool(np.array_equal(first[1], second[0]))
+
+
+def bars(report: dict[str, Any]) -> dict[str, bool]:
+    """Pass/fail of each quality bar of issue 3."""
+    heldout = report["scorer_heldout"]
+    rendered, generated = report["rendered"], report["generated"]
+    result = {
+        "scorer_binary_accuracy>=0.97": all(heldout[n] >= 0.97 for n in scoring.BINARY),
+        "scorer_continuous_r2>=0.95": all(heldout[n] >= 0.95 for n in scoring.CONTINUOUS),
+        "segmenter_mean_iou>=0.85": report["segmenter_heldout"]["mean_iou"] >= 0.85,
+        "binary_rates_within_0.05": all(
+            abs(generated[n]["rate"] - rendered[n]["rate"]) <= 0.05 for n in scoring.BINARY
+        ),
+        "continuous_means_within_0.15": all(
+            abs(generated[n]["mean"] - rendered[n]["mean"]) <= 0.15 for n in rendered if "mean" in rendered[n]
+        ),
+        "continuous_stds_within_25%": all(
+            abs(generated[n]["std"] - rendered[n]["std"]) <= 0.25 * rendered[n]["std"]
+            for n in rendered
+            if "std" in rendered[n]
+        ),
+        "confidence_within_0.05": all(
+            generated[n]["confidence"] >= rendered[n]["confidence"] - 0.05 for n in scoring.BINARY
+        ),
+        "separability_w>=0.90": all(value >= 0.90 for value in report["separability_w"].values()),
+        "deterministic": report["deterministic"],
+    }
+    return result

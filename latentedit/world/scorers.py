@@ -1,0 +1,77 @@
+"""The world's attribute scorer and part segmenter as ready-to-use objects.
+
+Both take images as the backends make them (float NCHW in [-1, 1], any batch) and run in
+inference mode; they are what `evaluate`, label-from-scorer and `world check` use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from latentedit.world import scoring
+from latentedit.world.canvas import PARTS
+from latentedit.world.networks import AttributeScorer, PartSegmenter
+from latentedit.world.weights import SCORER, SEGMENTER, load_module, weights_dir
+
+BATCH = 256
+
+
+def _resize(images: torch.Tensor, size: int = 64) -> torch.Tensor:
+    if images.shape[-1] == size:
+        return images
+    return torch.nn.functional.interpolate(
+        images, size=(size, size), mode="area" if images.shape[-1] > size else "bilinear"
+    )
+
+
+class WorldScorer:
+    """Images -> ``{attribute: scores [N]}`` (see `latentedit.world.scoring.decode`)."""
+
+    attributes = tuple(scoring.HEADS)
+
+    def __init__(self, path: Path | None = None, device: str = "cpu") -> None:
+        self.path = path or weights_dir() / SCORER
+        self.device = device
+        self.model = load_module(self.path, AttributeScorer, "scorer", device)
+
+    @torch.inference_mode()
+    def score(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        chunks = [scoring.decode(self.model(_resize(batch.to(self.device)))) for batch in images.split(BATCH)]
+        return {key: torch.cat([chunk[key] for chunk in chunks]).cpu() for key in chunks[0]}
+
+    @torch.inference_mode()
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Penultimate features [N, 256], the space of the world's Fréchet distance."""
+        return torch.cat([self.model.features(_resize(batch.to(self.device))) for batch in images.split(BATCH)]).cpu()
+
+
+class WorldSegmenter:
+    """Images -> part ids [N, H, W] indexing `PARTS`."""
+
+    parts = PARTS
+
+    def __init__(self, path: Path | None = None, device: str = "cpu") -> None:
+        self.path = path or weights_dir() / SEGMENTER
+        self.device = device
+        self.model = load_module(self.path, PartSegmenter, "segmenter", device)
+
+    @torch.inference_mode()
+    def segment(self, images: torch.Tensor) -> torch.Tensor:
+        size = images.shape[-1]
+        maps = []
+        for batch in images.split(BATCH):
+            logits = self.model(_resize(batch.to(self.device)))
+            if logits.shape[-1] != size:
+                logits = torch.nn.functional.interpolate(logits, size=(size, size), mode="bilinear")
+            maps.append(logits.argmax(dim=1).cpu())
+        return torch.cat(maps)
+
+
+def scorer_factory(device: str = "cpu") -> WorldScorer:
+    return WorldScorer(device=device)
+
+
+def segmenter_factory(device: str = "cpu") -> WorldSegmenter:
+    return WorldSegmenter(device=device)
