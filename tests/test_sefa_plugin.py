@@ -49,10 +49,11 @@ def test_applying_moves_latents_by_calibrated_standard_deviations(cli, tiny_back
     assert torch.allclose(step, torch.full((3,), 2.0 * float(edit.tensors["strength_unit"])), rtol=1e-4)
 
 
-def test_an_edit_refuses_another_backend(cli, tiny_backend) -> None:
-    run(cli, "discover", "--method", "sefa", "--backend", "random:32", "--name", "pose", "--out", "pose.safetensors")
+def test_an_edit_refuses_another_backend(cli, tmp_path) -> None:
+    path = tmp_path / "pose.safetensors"
+    run(cli, "discover", "--method", "sefa", "--backend", "random:32", "--name", "pose", "--out", str(path))
     other = latentedit.load_backend("random:64")
-    edit = Edit.load("pose.safetensors")
+    edit = Edit.load(path)
     with pytest.raises(IncompatibleEditError, match="learned for backend random:32"):
         edit.apply(other, other.mapping(other.sample_z(1, seed=0)), strength=1.0)
 
