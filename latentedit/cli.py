@@ -84,7 +84,7 @@ def root(
 
 LEARN, USE, INSPECT = "Learn and edit", "Images", "Inspect and manage"
 app.command("demo", rich_help_panel=LEARN)(demo.demo_command)
-app.command("discover", rich_help_panel=LEARN)(discover.discover_command)
+app.command("discover", rich_help_panel=LEARN, context_settings={"allow_extra_args": True})(discover.discover_command)
 app.command("generate", rich_help_panel=USE)(generate.generate_command)
 app.command("import-checkpoint", rich_help_panel=USE)(checkpoint.import_checkpoint_command)
 app.add_typer(directions.app, name="directions", rich_help_panel=INSPECT)

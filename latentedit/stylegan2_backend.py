@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +114,33 @@ class StyleGAN2Backend:
             raise LatentEditError(f"Unknown generator layer(s) {unknown}. Available: {', '.join(features)}.")
         return {layer: features[layer] for layer in layers}
 
+    def noise_layers(self) -> list[torch.nn.Module]:
+        """Synthesis layers with a constant noise input (what inversion may optimise)."""
+        return [
+            module
+            for module in self.G.synthesis.modules()
+            if isinstance(getattr(module, "noise_const", None), torch.Tensor)
+        ]
+
+    @contextmanager
+    def per_image_noise(self, noises: list[torch.Tensor]) -> Iterator[None]:
+        """Within the block, `noise_mode="const"` uses `noises[i]` ``[N, 1, h, w]`` per image.
+
+        The layers add ``noise_const * noise_strength`` to ``[N, C, h, w]`` activations, so a
+        per-image ``[N, 1, h, w]`` tensor broadcasts exactly like the shared ``[h, w]`` one.
+        """
+        layers = self.noise_layers()
+        if len(noises) != len(layers):
+            raise LatentEditError(f"Expected {len(layers)} noise tensors, got {len(noises)}.")
+        saved = [layer.noise_const for layer in layers]
+        try:
+            for layer, noise in zip(layers, noises, strict=True):
+                layer.noise_const = noise
+            yield
+        finally:
+            for layer, original in zip(layers, saved, strict=True):
+                layer.noise_const = original
+
     @property
     def has_discriminator(self) -> bool:
         return self.D is not None
@@ -121,11 +150,21 @@ class StyleGAN2Backend:
             raise LatentEditError(f"Backend {self.name} has no discriminator; import a checkpoint that includes D.")
         return self.D
 
+    def _group_batches(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """Split a batch so minibatch-stddev groups divide every part (StyleGAN2 needs it)."""
+        epilogue = self._require_discriminator().init_kwargs.get("epilogue_kwargs", {})
+        group = int(epilogue.get("mbstd_group_size", 4) or 1)
+        head = images.shape[0] - images.shape[0] % group if images.shape[0] > group else images.shape[0]
+        return [part for part in (images[:head], images[head:]) if part.shape[0]]
+
     def disc_logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self._require_discriminator()(images.to(self.device), None)
+        D = self._require_discriminator()
+        return torch.cat([D(part.to(self.device), None) for part in self._group_batches(images)])
 
     def disc_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self._require_discriminator().features(images.to(self.device), None)
+        D = self._require_discriminator()
+        parts = [D.features(part.to(self.device), None) for part in self._group_batches(images)]
+        return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
 
     @property
     def has_encoder(self) -> bool:

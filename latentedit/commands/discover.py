@@ -13,6 +13,7 @@ from latentedit.errors import LatentEditError
 
 
 def discover_command(
+    ctx: typer.Context,
     method: Annotated[str, typer.Option("--method", "-m", help="Method name; `latentedit methods` lists them.")],
     name: Annotated[
         str | None, typer.Option("--name", help="Store the edit under this name (default: the attribute or method).")
@@ -28,6 +29,15 @@ def discover_command(
     ] = None,
     negatives: Annotated[
         Path | None, typer.Option("--negatives", help="Folder of images without the attribute.")
+    ] = None,
+    pair: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--pair", metavar="BEFORE AFTER", help="An image pair: same face, attribute changed (repeatable)."
+        ),
+    ] = None,
+    pairs_dir: Annotated[
+        Path | None, typer.Option("--pairs-dir", help="Folder with original/ and modified/ images of the same names.")
     ] = None,
     orthogonal_to: Annotated[
         list[str] | None, typer.Option("--orthogonal-to", help="Edit(s) the result must not move along.")
@@ -51,17 +61,20 @@ def discover_command(
     from latentedit.store import check_name, edit_path, resolve_edit
 
     method_cls = get_plugins().methods.get(method)
+    pairs = _pairs(pair or [], list(ctx.args), pairs_dir)
     given = {
         "attr": attr,
         "attrs": attrs,
         "labels": labels,
         "positives": positives,
         "negatives": negatives,
+        "pairs": pairs,
+        "samples": samples,
         "orthogonal_to": orthogonal_to,
     }
     unused = [key for key, value in given.items() if value and key not in method_cls.inputs]
     if unused:
-        flags = ", ".join("--" + key.replace("_", "-") for key in unused)
+        flags = ", ".join({"pairs": "--pair"}.get(key, "--" + key.replace("_", "-")) for key in unused)
         raise LatentEditError(
             f"Method {method!r} does not use {flags}. It takes: {', '.join(method_cls.inputs) or 'no inputs'}."
         )
@@ -79,6 +92,7 @@ def discover_command(
         labels=labels,
         positives=positives,
         negatives=negatives,
+        pairs=pairs,
         orthogonal_to=[Edit.load(resolve_edit(other, model.name)) for other in orthogonal_to or []],
     )
     with progress_bar(f"discover {method}", quiet or json_output) as progress:
@@ -89,3 +103,20 @@ def discover_command(
     elif not quiet:
         metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in edit.metrics.items())
         out().print(f"Saved edit [bold]{edit.name}[/bold] ({edit.method}, {edit.space}) to {path}\n{metrics}")
+
+
+def _pairs(firsts: list[Path], seconds: list[str], folder: Path | None) -> list[tuple[Path, Path]]:
+    """``--pair A B --pair C D`` arrive as firsts [A, C] and leftover arguments [B, D]."""
+    if len(seconds) != len(firsts):
+        extra = seconds[len(firsts) :] or ["(missing)"]
+        raise LatentEditError(f"--pair takes two images, BEFORE AFTER; unexpected or missing argument: {extra[0]}.")
+    pairs = [(first, Path(second)) for first, second in zip(firsts, seconds, strict=True)]
+    if folder is not None:
+        from latentedit.methods.pair import pairs_from_folder
+
+        pairs.extend(pairs_from_folder(folder))
+    for before, after in pairs:
+        for path in (before, after):
+            if not path.is_file():
+                raise LatentEditError(f"Image {path} not found.")
+    return pairs

@@ -11,7 +11,10 @@ from collections.abc import Callable
 
 from latentedit.hookspecs import hookimpl
 
-BUILTIN_METHODS: tuple[str, ...] = ()
+BUILTIN_METHODS: tuple[str, ...] = (
+    "latentedit.methods.interfacegan:InterFaceGAN",
+    "latentedit.methods.pair:PairDirection",
+)
 """``"module:Class"`` of each built-in method, in the order `latentedit methods` lists them."""
 
 

@@ -1,0 +1,269 @@
+"""Inversion: images -> W+ codes (and per-image noise) that the generator turns back into them.
+
+Encoder initialisation (w_avg without an encoder), then Adam on W+ and the noise maps with a
+pixel loss plus a perceptual loss in the discriminator's feature space (the only perceptual
+network every backend has), and the StyleGAN2 projector's noise regulariser. Results are
+cached by image content and backend, so editing the same photo again costs no inversion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from latentedit.errors import LatentEditError, OptionError
+from latentedit.methods.base import Progress, no_progress
+from latentedit.options import option
+
+if TYPE_CHECKING:
+    import torch
+
+    from latentedit.backend import Backend
+
+PERCEPTUAL_BLOCKS = 3
+"""How many discriminator blocks (from the image side) feed the perceptual loss."""
+
+
+@dataclass
+class InversionOptions:
+    steps: int = option(300, "Optimisation steps per image (0: encoder only).")
+    lr: float = option(0.04, "Adam learning rate for W+ (cosine decay to zero).")
+    perceptual: float = option(1.0, "Weight of the discriminator-feature loss (0 to disable).")
+    noise: bool = option(True, "Also optimise the per-image noise maps.")
+    noise_lr: float = option(0.05, "Adam learning rate for the noise maps.")
+    noise_regularize: float = option(1e4, "Weight of the noise autocorrelation penalty (StyleGAN2 projector).")
+    batch: int = option(8, "Images optimised together.")
+
+    def validate(self) -> None:
+        if self.steps < 0 or self.batch < 1:
+            raise OptionError("Inversion needs steps >= 0 and batch >= 1.")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise OptionError(f"Inversion lr={self.lr} must be a positive number.")
+
+
+@dataclass
+class Inversion:
+    """W+ codes ``[N, num_ws, w_dim]``, per-layer noise ``[N, 1, h, w]`` and PSNR (dB) per image."""
+
+    ws: torch.Tensor
+    noises: list[torch.Tensor] = field(default_factory=list)
+    psnr: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def select(self, index: int) -> Inversion:
+        return Inversion(
+            self.ws[index : index + 1],
+            [noise[index : index + 1] for noise in self.noises],
+            self.psnr[index : index + 1],
+            self.seconds / max(1, self.ws.shape[0]),
+        )
+
+    @staticmethod
+    def concat(parts: list[Inversion]) -> Inversion:
+        import torch
+
+        noises = (
+            [torch.cat(group) for group in zip(*(part.noises for part in parts), strict=True)]
+            if parts[0].noises
+            else []
+        )
+        return Inversion(
+            torch.cat([part.ws for part in parts]),
+            noises,
+            [value for part in parts for value in part.psnr],
+            sum(part.seconds for part in parts),
+        )
+
+
+def psnr(reconstructed: torch.Tensor, target: torch.Tensor) -> list[float]:
+    """PSNR in dB per image on 8-bit-quantised pixels, as people measure image files."""
+    import torch
+
+    def quantize(images: torch.Tensor) -> torch.Tensor:
+        return (images.detach().float() * 127.5 + 128).clamp(0, 255).round()
+
+    mse = (quantize(reconstructed) - quantize(target)).square().flatten(1).mean(1)
+    return [float(10 * torch.log10(255**2 / value.clamp(min=1e-10))) for value in mse]
+
+
+def _perceptual(backend: Backend, images: torch.Tensor) -> list[torch.Tensor]:
+    """Channel-normalised discriminator features of the first blocks (LPIPS-like)."""
+    features = list(backend.disc_features(images).values())[:PERCEPTUAL_BLOCKS]
+    return [feature / (feature.square().sum(dim=1, keepdim=True).sqrt() + 1e-8) for feature in features]
+
+
+def _noise_penalty(noises: list[torch.Tensor]) -> torch.Tensor:
+    """Sum of squared neighbour autocorrelations over a noise pyramid (StyleGAN2 projector)."""
+    import torch.nn.functional as F
+
+    total = noises[0].new_zeros(())
+    for noise in noises:
+        level = noise
+        while True:
+            total = (
+                total
+                + (level * level.roll(1, dims=3)).mean().square()
+                + (level * level.roll(1, dims=2)).mean().square()
+            )
+            if level.shape[-1] <= 8:
+                break
+            level = F.avg_pool2d(level, 2)
+    return total
+
+
+def invert_batch(
+    backend: Backend, images: torch.Tensor, options: InversionOptions, progress: Progress = no_progress
+) -> Inversion:
+    """Invert one batch of images ``[N, 3, H, W]`` in [-1, 1] at the backend's resolution."""
+    import torch
+    import torch.nn.functional as F
+
+    if images.shape[-1] != backend.resolution:
+        raise LatentEditError(
+            f"Images are {images.shape[-1]} px; backend {backend.name} makes {backend.resolution} px."
+        )
+    started = time.perf_counter()
+    images = images.to(backend.device)
+    with torch.no_grad():
+        ws = backend.encode(images).detach().clone()
+    layers = backend.noise_layers() if options.noise else []
+    noises = [layer.noise_const.detach().expand(images.shape[0], 1, -1, -1).clone() for layer in layers]
+    use_perceptual = options.perceptual > 0 and backend.has_discriminator
+    with torch.no_grad():
+        target_features = _perceptual(backend, images) if use_perceptual else []
+    ws.requires_grad_(True)
+    for noise in noises:
+        noise.requires_grad_(True)
+    groups = [{"params": [ws], "lr": options.lr}]
+    if noises:
+        groups.append({"params": noises, "lr": options.noise_lr})
+    optimizer = torch.optim.Adam(groups, betas=(0.9, 0.999))
+    base = [group["lr"] for group in groups]
+    for step in range(options.steps):
+        decay = 0.5 * (1 + math.cos(math.pi * step / options.steps))
+        for group, lr in zip(optimizer.param_groups, base, strict=True):
+            group["lr"] = lr * decay
+        reconstructed = _synthesize(backend, ws, noises)
+        loss = F.mse_loss(reconstructed, images, reduction="none").flatten(1).mean(1).sum()
+        if use_perceptual:
+            for made, wanted in zip(_perceptual(backend, reconstructed), target_features, strict=True):
+                loss = loss + options.perceptual * (made - wanted).square().flatten(1).mean(1).sum()
+        if noises:
+            loss = loss + options.noise_regularize * _noise_penalty(noises)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            for noise in noises:
+                noise.sub_(noise.mean(dim=(2, 3), keepdim=True)).div_(noise.std(dim=(2, 3), keepdim=True) + 1e-8)
+        progress(step + 1, options.steps, loss=float(loss.detach()) / images.shape[0])
+    ws, noises = ws.detach(), [noise.detach() for noise in noises]
+    with torch.no_grad():
+        reconstructed = _synthesize(backend, ws, noises)
+    return Inversion(
+        ws.cpu(), [noise.cpu() for noise in noises], psnr(reconstructed, images), time.perf_counter() - started
+    )
+
+
+def _synthesize(backend: Backend, ws: torch.Tensor, noises: list[torch.Tensor]) -> torch.Tensor:
+    if not noises:
+        return backend.synthesize(ws)
+    with backend.per_image_noise(noises):
+        return backend.synthesize(ws)
+
+
+def synthesize(backend: Backend, ws: torch.Tensor, inversion: Inversion | None = None) -> torch.Tensor:
+    """Images from (edited) codes; an inversion's optimised noise keeps the photo's fine detail."""
+    if inversion is None or not inversion.noises:
+        return backend.synthesize(ws.to(backend.device))
+    return _synthesize(backend, ws.to(backend.device), [noise.to(backend.device) for noise in inversion.noises])
+
+
+def _cache_path(backend: Backend, image_hash: str, options: InversionOptions) -> Path:
+    from latentedit.store import home
+
+    settings = hashlib.sha256(json.dumps(asdict(options), sort_keys=True).encode()).hexdigest()[:8]
+    return home() / "cache" / "inversions" / backend.fingerprint / f"{image_hash[:32]}-{settings}.safetensors"
+
+
+def _load_cached(path: Path) -> Inversion | None:
+    from safetensors import SafetensorError, safe_open
+
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            ws = handle.get_tensor("ws")
+            count = int(metadata.get("noises", "0"))
+            noises = [handle.get_tensor(f"noise.{index}") for index in range(count)]
+        return Inversion(ws, noises, json.loads(metadata["psnr"]), float(metadata.get("seconds", "0")))
+    except (SafetensorError, OSError, KeyError, ValueError):
+        return None  # a damaged cache entry is recomputed
+
+
+def _save_cached(path: Path, inversion: Inversion) -> None:
+    from safetensors.torch import save_file
+
+    from latentedit.fileio import atomic_write
+
+    tensors = {
+        "ws": inversion.ws.contiguous(),
+        **{f"noise.{i}": n.contiguous() for i, n in enumerate(inversion.noises)},
+    }
+    metadata = {
+        "psnr": json.dumps(inversion.psnr),
+        "noises": str(len(inversion.noises)),
+        "seconds": str(inversion.seconds),
+    }
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+
+def _offset_progress(
+    progress: Progress, done: int, size: int, total: int, step: int, steps: int, **metrics: Any
+) -> None:
+    """Map one batch's step counter onto the whole job's."""
+    progress(done + step * size, total, **metrics)
+
+
+def invert_files(
+    backend: Backend,
+    paths: list[Path],
+    options: InversionOptions | None = None,
+    progress: Progress = no_progress,
+    use_cache: bool = True,
+) -> list[Inversion]:
+    """Invert image files (loaded and resized safely), reusing cached inversions."""
+    import numpy as np
+
+    from latentedit.images import from_uint8, load_image
+
+    options = options or InversionOptions()
+    arrays = [load_image(path, backend.resolution) for path in paths]
+    hashes = [hashlib.sha256(array.tobytes()).hexdigest() for array in arrays]
+    results: dict[int, Inversion] = {}
+    if use_cache:
+        for index, image_hash in enumerate(hashes):
+            cached = _load_cached(_cache_path(backend, image_hash, options))
+            if cached is not None:
+                results[index] = cached
+    todo = [index for index in range(len(paths)) if index not in results]
+    total = len(todo) * max(options.steps, 1)
+    done = 0
+    for start in range(0, len(todo), options.batch):
+        chunk = todo[start : start + options.batch]
+        images = from_uint8(np.stack([arrays[index] for index in chunk]))
+        report = partial(_offset_progress, progress, done, len(chunk), total)
+        inversion = invert_batch(backend, images, options, report)
+        done += len(chunk) * max(options.steps, 1)
+        for position, index in enumerate(chunk):
+            results[index] = inversion.select(position)
+            if use_cache:
+                _save_cached(_cache_path(backend, hashes[index], options), results[index])
+    return [results[index] for index in range(len(paths))]
