@@ -14,7 +14,18 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from latentedit.commands import checkpoint, demo, directions, discover, generate, listing, world
+from latentedit.commands import (
+    apply,
+    checkpoint,
+    demo,
+    directions,
+    discover,
+    evaluate,
+    generate,
+    invert,
+    listing,
+    world,
+)
 from latentedit.errors import LatentEditError
 
 
@@ -85,6 +96,9 @@ def root(
 LEARN, USE, INSPECT = "Learn and edit", "Images", "Inspect and manage"
 app.command("demo", rich_help_panel=LEARN)(demo.demo_command)
 app.command("discover", rich_help_panel=LEARN, context_settings={"allow_extra_args": True})(discover.discover_command)
+app.command("apply", rich_help_panel=LEARN)(apply.apply_command)
+app.command("evaluate", rich_help_panel=LEARN)(evaluate.evaluate_command)
+app.command("invert", rich_help_panel=USE)(invert.invert_command)
 app.command("generate", rich_help_panel=USE)(generate.generate_command)
 app.command("import-checkpoint", rich_help_panel=USE)(checkpoint.import_checkpoint_command)
 app.add_typer(directions.app, name="directions", rich_help_panel=INSPECT)

@@ -87,3 +87,19 @@ def load_image(path: str | Path, resolution: int) -> np.ndarray:
     if side != resolution:
         image = image.resize((resolution, resolution), Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.uint8)
+
+
+def save_gif(frames: list[np.ndarray], path: str | Path, force: bool = False, frame_ms: int = 180) -> Path:
+    """An animated GIF sweeping forth and back through `frames`, written atomically."""
+    from PIL import Image
+
+    from latentedit.fileio import atomic_write, check_writable
+
+    target = check_writable(path, force)
+    sequence = [Image.fromarray(frame) for frame in frames + frames[-2:0:-1]]
+    return atomic_write(
+        target,
+        lambda tmp: sequence[0].save(
+            tmp, format="GIF", save_all=True, append_images=sequence[1:], duration=frame_ms, loop=0
+        ),
+    )

@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from latentedit.backend import Backend
 
 
-def scorer_for(backend: Backend, kind: str = "attributes") -> Any:
-    """The scorer (or segmenter) registered for this backend, loaded on its device."""
+def scorer_for(backend: Backend, kind: str = "attributes", required: bool = True) -> Any:
+    """The scorer (or segmenter) registered for this backend, loaded on its device.
+
+    Without one: an error, or None when not `required`.
+    """
     from latentedit.lazy import resolve
     from latentedit.plugins import get_plugins
 
@@ -26,6 +29,8 @@ def scorer_for(backend: Backend, kind: str = "attributes") -> Any:
     for entry in get_plugins().scorers:
         if entry.value.backend == scheme and entry.value.kind == kind:
             return resolve(entry.value.factory)(device=backend.device)
+    if not required:
+        return None
     what = "attribute scorer" if kind == "attributes" else "part segmenter"
     raise LatentEditError(f"Backend {backend.name} has no {what}; give labels with --labels FILE.csv.")
 

@@ -57,6 +57,7 @@ class Plugins:
 
 
 _loaded: Plugins | None = None
+_extra: dict[str, object] = {}
 
 
 def get_plugins() -> Plugins:
@@ -73,6 +74,18 @@ def reset_plugins() -> None:
     _loaded = None
 
 
+def register_plugin(name: str, plugin: object) -> None:
+    """Add a plugin object in-process (an application embedding latentedit, or a test)."""
+    _extra[name] = plugin
+    reset_plugins()
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin added with `register_plugin`."""
+    _extra.pop(name, None)
+    reset_plugins()
+
+
 def _allowed_external() -> set[str] | None:
     raw = os.environ.get("LATENTEDIT_LOAD_PLUGINS")
     if raw is None:
@@ -87,6 +100,9 @@ def _load() -> Plugins:
     for module_name in BUILTIN_PLUGINS:
         manager.register(importlib.import_module(module_name), name=module_name)
         info[module_name] = PluginInfo(module_name, "builtin")
+    for name, plugin in _extra.items():
+        manager.register(plugin, name=name)
+        info[name] = PluginInfo(name, "in-process")
     allowed = _allowed_external()
     for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
         if allowed is not None and entry_point.name not in allowed:

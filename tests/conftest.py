@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from latentedit.plugins import reset_plugins
+from latentedit.plugins import register_plugin, reset_plugins, unregister_plugin
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +34,13 @@ def tiny_backend():
     from latentedit.backend import load_backend
 
     return load_backend("random:32")
+
+
+@pytest.fixture
+def fake_scorers() -> Iterator[None]:
+    """Scorer and segmenter for `random:*` backends (image statistics; see tests/fakes.py)."""
+    from tests.fakes import FakeWorldPlugin
+
+    register_plugin("fake-world", FakeWorldPlugin())
+    yield
+    unregister_plugin("fake-world")

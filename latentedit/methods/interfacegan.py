@@ -80,7 +80,7 @@ def train_boundary(
     if len(rest):
         midpoint = (values[order[0]] + values[order[-1]]) / 2
         metrics["remaining_accuracy"] = float(svm.score(flat[rest], (values[rest] >= midpoint).astype(float)))
-    normal = torch.from_numpy(svm.coef_.reshape(latents.shape[1:])).float()
+    normal = torch.tensor(svm.coef_, dtype=torch.float32).reshape(latents.shape[1:])
     return normal / normal.norm(), metrics
 
 

@@ -175,3 +175,19 @@ def numeric_matrix(records: Sequence[Mapping[str, float | int | str]]) -> np.nda
                 row.append(float(record[name]))
         rows.append(row)
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(numeric_columns()))
+
+
+ATTRIBUTE_PARTS: dict[str, tuple[str, ...]] = {
+    "smile": ("mouth", "beard", "eyes"),
+    "eyes_open": ("eyes", "glasses"),
+    "glasses": ("glasses", "eyes"),
+    "beard": ("beard", "mouth", "skin"),
+    "bangs": ("hair", "skin", "eyes"),
+    "long_hair": ("hair", "background"),
+    "hair_color": ("hair", "beard"),
+}
+"""Parts an edit of each attribute may legitimately change (for locality of `evaluate`).
+
+Attributes that move the whole head (yaw, face_width) or recolour it (skin_tone,
+background_hue) are not listed: every part may change with them.
+"""

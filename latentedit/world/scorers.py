@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from latentedit.world import scoring
-from latentedit.world.canvas import PARTS
+from latentedit.world.attributes import ATTRIBUTE_PARTS, ATTRIBUTES, PARTS
 from latentedit.world.networks import AttributeScorer, PartSegmenter
 from latentedit.world.weights import SCORER, SEGMENTER, load_module, weights_dir
 
@@ -26,10 +26,28 @@ def _resize(images: torch.Tensor, size: int = 64) -> torch.Tensor:
     )
 
 
+def _ranges() -> dict[str, tuple[float, float]]:
+    """Value range of every score column, so deltas can be compared across attributes."""
+    ranges: dict[str, tuple[float, float]] = {}
+    for name, spec in ATTRIBUTES.items():
+        if spec.kind == "categorical":
+            ranges.update({f"{name}={category}": (0.0, 1.0) for category in spec.categories})
+        else:
+            ranges[name] = (float(spec.low), float(spec.high))
+    return ranges
+
+
 class WorldScorer:
-    """Images -> ``{attribute: scores [N]}`` (see `latentedit.world.scoring.decode`)."""
+    """Images -> ``{attribute: scores [N]}`` (see `latentedit.world.scoring.decode`).
+
+    ``columns`` are the numeric score columns (categorical attributes as per-class
+    probabilities), ``ranges`` their value ranges, ``cyclic`` those that wrap around.
+    """
 
     attributes = tuple(scoring.HEADS)
+    ranges = _ranges()
+    columns = tuple(ranges)
+    cyclic = scoring.CYCLIC
 
     def __init__(self, path: Path | None = None, device: str = "cpu") -> None:
         self.path = path or weights_dir() / SCORER
@@ -48,9 +66,10 @@ class WorldScorer:
 
 
 class WorldSegmenter:
-    """Images -> part ids [N, H, W] indexing `PARTS`."""
+    """Images -> part ids [N, H, W] indexing `PARTS`; `attribute_parts` says where edits may act."""
 
     parts = PARTS
+    attribute_parts = ATTRIBUTE_PARTS
 
     def __init__(self, path: Path | None = None, device: str = "cpu") -> None:
         self.path = path or weights_dir() / SEGMENTER

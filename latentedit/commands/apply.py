@@ -1,0 +1,114 @@
+"""`latentedit apply`: edit images (inverted) or generated samples with one or more edits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
+from latentedit.console import emit_json, out, progress_bar
+from latentedit.errors import LatentEditError
+
+
+def parse_dir(text: str, default: float) -> tuple[str, float]:
+    """``smile`` -> (smile, default); ``smile=-2`` -> (smile, -2.0)."""
+    import math
+
+    name, sep, raw = text.rpartition("=") if "=" in text else (text, "", "")
+    if not sep:
+        return text, default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise LatentEditError(f"--dir {text!r}: strength {raw!r} is not a number (write NAME=STRENGTH).") from None
+    if not math.isfinite(value):
+        raise LatentEditError(f"--dir {text!r}: strength {raw!r} is not a finite number.")
+    return name, value
+
+
+def apply_command(
+    inputs: Annotated[list[str], typer.Argument(help="Image files, folders, or seed:N / seed:A-B.")],
+    directions: Annotated[
+        list[str],
+        typer.Option("--dir", "-d", help="Edit name or file, optionally NAME=STRENGTH (repeatable: composes)."),
+    ],
+    strength: Annotated[float, typer.Option("--strength", "-s", help="Strength in standard deviations.")] = 3.0,
+    sweep: Annotated[
+        str | None, typer.Option("--sweep", help="FROM:TO:COUNT, e.g. -3:3:7: a strip PNG and a GIF per input.")
+    ] = None,
+    orthogonal_to: Annotated[
+        list[str] | None, typer.Option("--orthogonal-to", help="Keep these edits' attributes unchanged (vector edits).")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("edited"),
+    options: OptionsOpt = None,
+    backend: BackendOpt = "embedded",
+    device: DeviceOpt = "cpu",
+    force: ForceOpt = False,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Apply learned edits to photos (inverted first, cached) or to generated samples.
+
+    Writes NAME_edited.png and NAME_compare.png (input | reconstruction | edit); with --sweep,
+    NAME_sweep.png and NAME_sweep.gif. Options (-o) are inversion settings (e.g. steps=500).
+    """
+    import math
+
+    import numpy as np
+
+    from latentedit.backend import load_backend
+    from latentedit.editing import prepare_subjects, render
+    from latentedit.edits import Edit, check_strength
+    from latentedit.fileio import check_writable
+    from latentedit.images import grid, save_gif, save_png
+    from latentedit.inputs import parse_inputs, parse_strength_range
+    from latentedit.inversion import InversionOptions
+    from latentedit.options import parse_options
+    from latentedit.store import resolve_edit
+
+    if not math.isfinite(strength):
+        raise LatentEditError(f"--strength {strength} is not a finite number.")
+    items = parse_inputs(inputs)
+    settings = parse_options(InversionOptions, options)
+    chosen = [parse_dir(text, strength) for text in directions]
+    strengths = parse_strength_range(sweep) if sweep else None
+    if strengths and len(chosen) != 1:
+        raise LatentEditError("--sweep takes exactly one --dir.")
+    for value in [s for _, s in chosen] + (strengths or []):
+        check_strength(value)
+    model = load_backend(backend, device)
+    edits = [(Edit.load(resolve_edit(name, model.name)), value) for name, value in chosen]
+    for edit, _ in edits:
+        edit.check_backend(model)
+    others = [Edit.load(resolve_edit(name, model.name)) for name in orthogonal_to or []]
+    suffixes = ("_sweep.png", "_sweep.gif") if strengths else ("_edited.png", "_compare.png")
+    targets = {
+        item.name: [check_writable(out_dir / f"{item.name}{suffix}", force) for suffix in suffixes] for item in items
+    }
+    with progress_bar("inverting", quiet or json_output) as progress:
+        subjects = prepare_subjects(model, items, settings, progress)
+    report = []
+    for subject in subjects:
+        first, second = targets[subject.name]
+        if strengths:
+            frames = [render(model, subject, [(edits[0][0], value)], orthogonal_to=others) for value in strengths]
+            files = [
+                save_png(grid(np.stack(frames), columns=len(frames), pad=2), first, force),
+                save_gif(frames, second, force),
+            ]
+        else:
+            edited = render(model, subject, edits, orthogonal_to=others)
+            panels = [panel for panel in (subject.source, render(model, subject, []), edited) if panel is not None]
+            files = [
+                save_png(edited, first, force),
+                save_png(grid(np.stack(panels), columns=len(panels), pad=2), second, force),
+            ]
+        report.append({"input": subject.name, "psnr": subject.psnr, "files": [str(path) for path in files]})
+    if json_output:
+        emit_json({"backend": model.name, "edits": [[e.name, s] for e, s in edits], "results": report})
+    elif not quiet:
+        for entry in report:
+            quality = f" (inversion PSNR {entry['psnr']:.1f} dB)" if entry["psnr"] is not None else ""
+            out().print(f"{entry['input']}{quality}: {', '.join(entry['files'])}")
