@@ -36,8 +36,10 @@ def scorer_for(backend: Backend, kind: str = "attributes", required: bool = True
 
 
 def check_attribute(scorer: Any, attribute: str) -> None:
-    if attribute not in scorer.attributes:
-        raise LatentEditError(f"Unknown attribute {attribute!r}. The scorer knows: {', '.join(scorer.attributes)}.")
+    """An attribute or score column (e.g. ``hair_color=gray``) the scorer produces."""
+    known = list(dict.fromkeys([*scorer.attributes, *getattr(scorer, "columns", ())]))
+    if attribute not in known:
+        raise LatentEditError(f"Unknown attribute {attribute!r}. The scorer knows: {', '.join(known)}.")
 
 
 def read_label_csv(path: Path) -> tuple[list[int], list[Path], dict[str, float]]:

@@ -1,0 +1,158 @@
+"""Issue 4's quality bars on the embedded world: InterFaceGAN, pair-direction, inversion.
+
+Run: .venv/bin/python benchmarks/end_to_end_quality.py [--backend embedded] [--json out.json]
+Prints a markdown report (for docs/results.md) with every number and the bar it is held to.
+Takes tens of minutes on 2 CPU cores (10,000-sample boundaries, 100 inversions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentedit.backend import load_backend
+from latentedit.evaluate import off_target, rescore
+from latentedit.inversion import InversionOptions, invert_files
+from latentedit.labels import scorer_for
+from latentedit.methods.base import DiscoverRequest
+from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
+from latentedit.methods.pair import PairDirection, PairOptions
+from latentedit.world.attributes import ATTRIBUTES
+from latentedit.world.dataset import write_faces
+from latentedit.world.render import sample_attributes
+from latentedit.world.report import correlation_matrix
+from latentedit.world.seeds import HELDOUT_SEED
+
+TARGETS = ("smile", "glasses", "yaw")
+PAIR_ATTRIBUTES = ("glasses", "smile")
+
+
+def most_correlated(attribute: str, samples: int = 10_000) -> str:
+    """The score column the renderer correlates most with `attribute` (|Pearson r|), e.g. hair_color=gray."""
+    columns, matrix = correlation_matrix([sample_attributes(seed) for seed in range(samples)])
+    row = np.abs(matrix[columns.index(attribute)])
+    row[columns.index(attribute)] = 0
+    return columns[int(np.argmax(row))]
+
+
+def interfacegan(backend, attribute: str, condition: list[str], samples: int):
+    options = InterFaceGANOptions(samples=samples, condition=condition)
+    name = attribute + ("-cond-" + "-".join(condition) if condition else "")
+    return InterFaceGAN().discover(backend, DiscoverRequest(name=name, attr=attribute), options, lambda *a, **k: None)
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    if a.dim() != b.dim():  # a W direction against a W+ one: compare to the layer average
+        a, b = (a, b.mean(dim=0)) if b.dim() == 2 else (a.mean(dim=0), b)
+    return float(torch.nn.functional.cosine_similarity(a.reshape(1, -1), b.reshape(1, -1)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--eval-samples", type=int, default=2000)
+    parser.add_argument("--inversions", type=int, default=100)
+    parser.add_argument("--work", type=Path, default=Path("runs/e2e-quality"))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    backend = load_backend(args.backend)
+    scorer = scorer_for(backend)
+    segmenter = scorer_for(backend, kind="segmenter", required=False)
+    report: dict = {"backend": backend.name, "interfacegan": {}, "pairs": {}, "inversion": {}}
+
+    edits = {}
+    for attribute in TARGETS:
+        partner = most_correlated(attribute)
+        plain = interfacegan(backend, attribute, [], args.samples)
+        conditioned = interfacegan(backend, attribute, [partner], args.samples)
+        edits[attribute] = plain
+        scores = rescore(backend, [plain, conditioned], scorer, segmenter, args.eval_samples, 3.0)["rescoring"]
+        spec = ATTRIBUTES[attribute]
+        target_plain = scores[plain.name][attribute]
+        report["interfacegan"][attribute] = {
+            "svm_validation_accuracy": plain.metrics.get("validation_accuracy"),
+            "target_change": target_plain,
+            "off_target_mean_abs": off_target(scores[plain.name], attribute),
+            "most_correlated": partner,
+            "partner_change_plain": scores[plain.name].get(partner),
+            "partner_change_conditioned": scores[conditioned.name].get(partner),
+            "target_change_conditioned": scores[conditioned.name][attribute],
+            "bars": {
+                "target>=0.5": target_plain >= 0.5,
+                "off_target<=0.05": off_target(scores[plain.name], attribute) <= 0.05,
+                "conditioned_partner<0.02": abs(scores[conditioned.name].get(partner, 1.0)) < 0.02,
+            },
+            "kind": spec.kind,
+        }
+        print(json.dumps({attribute: report["interfacegan"][attribute]}), flush=True)
+
+    for attribute in PAIR_ATTRIBUTES:
+        folder = args.work / f"pairs-{attribute}"
+        if not (folder / "labels.csv").exists():
+            write_faces(folder, n=10, seed=HELDOUT_SEED + 500_000, pairs=attribute)
+        from latentedit.methods.pair import pairs_from_folder
+
+        pairs = pairs_from_folder(folder)
+        request = DiscoverRequest(name=f"pair-{attribute}", attr=attribute, pairs=pairs[:1])
+        single = PairDirection().discover(backend, request, PairOptions(), lambda *a, **k: None)
+        request = DiscoverRequest(name=f"pairs10-{attribute}", attr=attribute, pairs=pairs)
+        average = PairDirection().discover(backend, request, PairOptions(), lambda *a, **k: None)
+        reference = edits.get(attribute) or interfacegan(backend, attribute, [], args.samples)
+        scores = rescore(backend, [single, average], scorer, segmenter, args.eval_samples, 3.0)["rescoring"]
+        report["pairs"][attribute] = {
+            "cosine_single_vs_interfacegan": cosine(single.tensors["direction"], reference.tensors["direction"]),
+            "cosine_average_vs_interfacegan": cosine(average.tensors["direction"], reference.tensors["direction"]),
+            "pair_agreement": average.metrics["pair_agreement"],
+            "target_change_single": scores[single.name][attribute],
+            "target_change_average": scores[average.name][attribute],
+            "off_target_single": off_target(scores[single.name], attribute),
+            "off_target_average": off_target(scores[average.name], attribute),
+        }
+        row = report["pairs"][attribute]
+        row["bars"] = {
+            "single_cosine>=0.5": row["cosine_single_vs_interfacegan"] >= 0.5,
+            "average_cosine>=0.8": row["cosine_average_vs_interfacegan"] >= 0.8,
+            "average_less_off_target": row["off_target_average"] < row["off_target_single"],
+        }
+        print(json.dumps({f"pair-{attribute}": row}), flush=True)
+
+    folder = args.work / "photos"
+    if not (folder / "labels.csv").exists():
+        write_faces(folder, n=args.inversions, seed=HELDOUT_SEED + 900_000)
+    with open(folder / "labels.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    paths = [folder / row["file"] for row in rows]
+    started = time.perf_counter()
+    inversions = invert_files(backend, paths, InversionOptions(), use_cache=False)
+    seconds = (time.perf_counter() - started) / len(paths)
+    from latentedit.editing import Subject, render
+    from latentedit.images import from_uint8
+
+    reconstructions = np.stack(
+        [render(backend, Subject(p.stem, inv.ws, inversion=inv), []) for p, inv in zip(paths, inversions, strict=True)]
+    )
+    scores = scorer.score(from_uint8(reconstructions))
+    binary = [name for name, spec in ATTRIBUTES.items() if spec.kind == "binary"]
+    agree = [float((scores[name][i] > 0.5) == (int(row[name]) == 1)) for name in binary for i, row in enumerate(rows)]
+    psnrs = [value for inv in inversions for value in inv.psnr]
+    report["inversion"] = {
+        "images": len(paths),
+        "mean_psnr": float(np.mean(psnrs)),
+        "seconds_per_image": seconds,
+        "binary_side_agreement": float(np.mean(agree)),
+        "bars": {"agreement>=0.95": float(np.mean(agree)) >= 0.95},
+    }
+    print(json.dumps({"inversion": report["inversion"]}), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
