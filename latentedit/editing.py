@@ -97,4 +97,4 @@ def render(backend: Backend, subject: Subject, plan: list[tuple[Edit, float]], *
 
     with torch.inference_mode():
         ws = apply_edits(backend, subject.ws, plan, z=subject.z, **inputs) if plan else subject.ws
-        return to_uint8(synthesize(backend, ws, subject.inversion))[0]
+        return to_uint8(synthesize(backend, ws, subject.inversion.noises if subject.inversion else None))[0]

@@ -149,7 +149,7 @@ def invert_batch(
         decay = 0.5 * (1 + math.cos(math.pi * step / options.steps))
         for group, lr in zip(optimizer.param_groups, base, strict=True):
             group["lr"] = lr * decay
-        reconstructed = _synthesize(backend, ws, noises)
+        reconstructed = synthesize(backend, ws, noises)
         loss = F.mse_loss(reconstructed, images, reduction="none").flatten(1).mean(1).sum()
         if use_perceptual:
             for made, wanted in zip(_perceptual(backend, reconstructed), target_features, strict=True):
@@ -165,24 +165,25 @@ def invert_batch(
         progress(step + 1, options.steps, loss=float(loss.detach()) / images.shape[0])
     ws, noises = ws.detach(), [noise.detach() for noise in noises]
     with torch.no_grad():
-        reconstructed = _synthesize(backend, ws, noises)
+        reconstructed = synthesize(backend, ws, noises)
     return Inversion(
         ws.cpu(), [noise.cpu() for noise in noises], psnr(reconstructed, images), time.perf_counter() - started
     )
 
 
-def _synthesize(backend: Backend, ws: torch.Tensor, noises: list[torch.Tensor]) -> torch.Tensor:
-    if not noises:
-        return backend.synthesize(ws)
-    with backend.per_image_noise(noises):
-        return backend.synthesize(ws)
+def synthesize(
+    backend: Backend, codes: torch.Tensor | list[torch.Tensor], inversion: Inversion | None = None
+) -> torch.Tensor:
+    """Images from (edited) codes: W+ ``[N, num_ws, w_dim]``, or S-space styles (one tensor per
+    style layer, as methods that edit styles return). An inversion's optimised noise keeps the
+    photo's fine detail."""
+    from contextlib import nullcontext
 
-
-def synthesize(backend: Backend, ws: torch.Tensor, inversion: Inversion | None = None) -> torch.Tensor:
-    """Images from (edited) codes; an inversion's optimised noise keeps the photo's fine detail."""
-    if inversion is None or not inversion.noises:
-        return backend.synthesize(ws.to(backend.device))
-    return _synthesize(backend, ws.to(backend.device), [noise.to(backend.device) for noise in inversion.noises])
+    noises = [noise.to(backend.device) for noise in inversion.noises] if inversion is not None else []
+    with backend.per_image_noise(noises) if noises else nullcontext():
+        if isinstance(codes, list):
+            return backend.synthesize_from_styles([style.to(backend.device) for style in codes])
+        return backend.synthesize(codes.to(backend.device))
 
 
 def _cache_path(backend: Backend, image_hash: str, options: InversionOptions) -> Path:

@@ -71,5 +71,8 @@ class Method(abc.ABC):
         """Learn an edit from the backend and the request's inputs."""
 
     @abc.abstractmethod
-    def apply(self, backend: Backend, ws: torch.Tensor, edit: Edit, strength: float, **inputs: Any) -> torch.Tensor:
-        """Return edited latents (W+ ``[N, num_ws, w_dim]``) for `strength` calibrated units."""
+    def apply(
+        self, backend: Backend, ws: torch.Tensor, edit: Edit, strength: float, **inputs: Any
+    ) -> torch.Tensor | list[torch.Tensor]:
+        """Edited codes for `strength` calibrated units: W+ ``[N, num_ws, w_dim]``, or S-space
+        styles (a list with one ``[N, C]`` tensor per style layer) for methods that edit styles."""
