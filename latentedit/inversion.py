@@ -172,14 +172,14 @@ def invert_batch(
 
 
 def synthesize(
-    backend: Backend, codes: torch.Tensor | list[torch.Tensor], inversion: Inversion | None = None
+    backend: Backend, codes: torch.Tensor | list[torch.Tensor], noises: list[torch.Tensor] | None = None
 ) -> torch.Tensor:
     """Images from (edited) codes: W+ ``[N, num_ws, w_dim]``, or S-space styles (one tensor per
-    style layer, as methods that edit styles return). An inversion's optimised noise keeps the
-    photo's fine detail."""
+    style layer, as methods that edit styles return). Per-image `noises` from an inversion keep
+    a photo's fine detail."""
     from contextlib import nullcontext
 
-    noises = [noise.to(backend.device) for noise in inversion.noises] if inversion is not None else []
+    noises = [noise.to(backend.device) for noise in noises or []]
     with backend.per_image_noise(noises) if noises else nullcontext():
         if isinstance(codes, list):
             return backend.synthesize_from_styles([style.to(backend.device) for style in codes])
