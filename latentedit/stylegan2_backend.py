@@ -20,8 +20,9 @@ RANDOM_CONFIG: dict[str, Any] = {
     "w_dim": 128,
     "img_channels": 3,
     "mapping_kwargs": {"num_layers": 4},
-    "synthesis_kwargs": {"channel_base": 2048, "channel_max": 128},
+    "synthesis_kwargs": {"channel_base": 1024, "channel_max": 128},
 }
+"""The world GAN's shape, so `random:64` times like the embedded backend."""
 
 
 class StyleGAN2Backend:
@@ -206,6 +207,6 @@ def random_backend(arg: str, device: str = "cpu") -> StyleGAN2Backend:
         torch.manual_seed(0)
         generator = Generator(img_resolution=resolution, **RANDOM_CONFIG)
         discriminator = Discriminator(
-            c_dim=0, img_resolution=resolution, img_channels=3, channel_base=2048, channel_max=128
+            c_dim=0, img_resolution=resolution, img_channels=3, channel_base=1024, channel_max=128
         )
     return StyleGAN2Backend(f"random:{resolution}", generator, discriminator, device=device)

@@ -31,16 +31,21 @@ class SupervisedConfig:
     weight_decay: float = 1e-4
     width: int = 32
     blur_probability: float = 0.5
+    blur_sigma: float = 1.0
     noise_std: float = 0.03
     seed: int = 0
 
 
 def degrade(
-    images: torch.Tensor, generator: torch.Generator, blur_probability: float, noise_std: float
+    images: torch.Tensor, generator: torch.Generator, blur_probability: float, noise_std: float, blur_sigma: float = 1.0
 ) -> torch.Tensor:
-    """Random Gaussian blur (σ up to 1 px) on some images, and mild pixel noise on all."""
+    """Random Gaussian blur (σ up to `blur_sigma` px) on some images, and mild pixel noise on all."""
     count = images.shape[0]
-    sigma = torch.rand(count, generator=generator) * (torch.rand(count, generator=generator) < blur_probability)
+    sigma = (
+        torch.rand(count, generator=generator)
+        * blur_sigma
+        * (torch.rand(count, generator=generator) < blur_probability)
+    )
     offsets = torch.arange(-2, 3, dtype=torch.float32)
     kernel = torch.exp(-offsets.square().unsqueeze(0) / (2 * sigma.clamp(min=1e-3).square().unsqueeze(1)))
     kernel = kernel / kernel.sum(dim=1, keepdim=True)
@@ -112,7 +117,9 @@ class SupervisedTrainer:
         while self.step < self.config.steps:
             seeds = self.rng.integers(0, TRAIN_SEED_RANGE, size=self.config.batch).tolist()
             images, parts, records = rendered_batch(seeds)
-            images = degrade(images, self.generator, self.config.blur_probability, self.config.noise_std)
+            images = degrade(
+                images, self.generator, self.config.blur_probability, self.config.noise_std, self.config.blur_sigma
+            )
             for group in self.optimizer.param_groups:
                 group["lr"] = self._learning_rate()
             loss = self.loss_fn(self.model, images, parts, records)
