@@ -25,7 +25,8 @@ def apply_edits(
     z: torch.Tensor | None = None,
     **inputs: Any,
 ) -> torch.Tensor:
-    """Compose edits: Z-space edits first (on `z`, then mapped), then the others in order."""
+    """Compose edits: Z-space edits first (on `z`, then mapped), then W-family edits in order, then
+    S-space edits (they return styles, which only other S-space edits take)."""
     from latentedit.edits import check_strength
     from latentedit.vectors import check_vector_edit, move
 
@@ -41,9 +42,10 @@ def apply_edits(
             check_vector_edit(edit, backend)
             z = move(z, edit, strength)
         ws = backend.mapping(z)
-    for edit, strength in edits:
-        if edit.space != "z":
-            ws = edit.apply(backend, ws, strength, **inputs)
+    for edit, strength in [pair for pair in edits if pair[0].space not in ("z", "s")] + [
+        pair for pair in edits if pair[0].space == "s"
+    ]:
+        ws = edit.apply(backend, ws, strength, **inputs)
     return ws
 
 

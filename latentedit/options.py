@@ -109,3 +109,22 @@ def describe_options(options_cls: type) -> list[dict[str, str]]:
 def options_dict(options: Any) -> dict[str, Any]:
     """JSON-able dict of an Options instance (recorded in each edit's ``params``)."""
     return dataclasses.asdict(options)
+
+
+def split_options(pairs: list[str] | None, *options_classes: type) -> list[list[str]]:
+    """Route ``KEY=VALUE`` pairs to the first Options class that has the key (e.g. inversion
+    settings vs a method's apply settings); an unknown key lists every valid one."""
+    routed: list[list[str]] = [[] for _ in options_classes]
+    fields = [{f.name for f in dataclasses.fields(cls)} for cls in options_classes]
+    for pair in pairs or []:
+        key = pair.partition("=")[0].strip().replace("-", "_")
+        for index, names in enumerate(fields):
+            if key in names:
+                routed[index].append(pair)
+                break
+        else:
+            valid = sorted(set().union(*fields))
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise OptionError(f"Unknown option {key!r}. Valid options: {', '.join(valid)}.{hint}")
+    return routed

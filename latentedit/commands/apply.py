@@ -12,13 +12,13 @@ from latentedit.console import emit_json, out, progress_bar
 from latentedit.errors import LatentEditError
 
 
-def parse_dir(text: str, default: float) -> tuple[str, float]:
-    """``smile`` -> (smile, default); ``smile=-2`` -> (smile, -2.0)."""
+def parse_dir(text: str) -> tuple[str, float | None]:
+    """``smile`` -> (smile, None: the default strength); ``smile=-2`` -> (smile, -2.0)."""
     import math
 
-    name, sep, raw = text.rpartition("=") if "=" in text else (text, "", "")
+    name, sep, raw = text.rpartition("=")
     if not sep:
-        return text, default
+        return text, None
     try:
         value = float(raw)
     except ValueError:
@@ -34,13 +34,22 @@ def apply_command(
         list[str],
         typer.Option("--dir", "-d", help="Edit name or file, optionally NAME=STRENGTH (repeatable: composes)."),
     ],
-    strength: Annotated[float, typer.Option("--strength", "-s", help="Strength in standard deviations.")] = 3.0,
+    strength: Annotated[
+        float | None,
+        typer.Option(
+            "--strength", "-s", help="Strength in standard deviations (default: the method's, 3 for vectors)."
+        ),
+    ] = None,
     sweep: Annotated[
         str | None, typer.Option("--sweep", help="FROM:TO:COUNT, e.g. -3:3:7: a strip PNG and a GIF per input.")
     ] = None,
     orthogonal_to: Annotated[
         list[str] | None, typer.Option("--orthogonal-to", help="Keep these edits' attributes unchanged (vector edits).")
     ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Local-style edits: image or seed:N whose region style is copied.")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Local-style edits: region name, e.g. eyes.")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("edited"),
     options: OptionsOpt = None,
     backend: BackendOpt = "embedded",
@@ -52,7 +61,8 @@ def apply_command(
     """Apply learned edits to photos (inverted first, cached) or to generated samples.
 
     Writes NAME_edited.png and NAME_compare.png (input | reconstruction | edit); with --sweep,
-    NAME_sweep.png and NAME_sweep.gif. Options (-o) are inversion settings (e.g. steps=500).
+    NAME_sweep.png and NAME_sweep.gif. Options (-o) are inversion settings (e.g. steps=500) or
+    the edit method's apply settings (local style: mode, epsilon, rho).
     """
     import math
 
@@ -65,41 +75,64 @@ def apply_command(
     from latentedit.images import grid, save_gif, save_png
     from latentedit.inputs import parse_inputs, parse_strength_range
     from latentedit.inversion import InversionOptions
-    from latentedit.options import parse_options
+    from latentedit.options import parse_options, split_options
+    from latentedit.plugins import get_plugins
     from latentedit.store import resolve_edit
 
-    if not math.isfinite(strength):
+    if strength is not None and not math.isfinite(strength):
         raise LatentEditError(f"--strength {strength} is not a finite number.")
     items = parse_inputs(inputs)
-    settings = parse_options(InversionOptions, options)
-    chosen = [parse_dir(text, strength) for text in directions]
+    chosen = [parse_dir(text) for text in directions]
     strengths = parse_strength_range(sweep) if sweep else None
     if strengths and len(chosen) != 1:
         raise LatentEditError("--sweep takes exactly one --dir.")
-    for value in [s for _, s in chosen] + (strengths or []):
-        check_strength(value)
     model = load_backend(backend, device)
-    edits = [(Edit.load(resolve_edit(name, model.name)), value) for name, value in chosen]
-    for edit, _ in edits:
+    methods = get_plugins().methods
+    loaded = [Edit.load(resolve_edit(name, model.name)) for name, _ in chosen]
+    classes = [methods.get(edit.method) for edit in loaded]
+    edits = [
+        (edit, value if value is not None else strength if strength is not None else cls.default_strength)
+        for edit, cls, (_, value) in zip(loaded, classes, chosen, strict=True)
+    ]
+    for edit, value in edits:
         edit.check_backend(model)
-    others = [Edit.load(resolve_edit(name, model.name)) for name in orthogonal_to or []]
+        check_strength(value)
+    for value in strengths or []:
+        check_strength(value)
+    apply_classes = list(dict.fromkeys(cls.ApplyOptions for cls in classes if cls.ApplyOptions is not None))
+    inversion_pairs, *method_pairs = split_options(options, InversionOptions, *apply_classes)
+    settings = parse_options(InversionOptions, inversion_pairs)
+    inputs_for_methods: dict = {}
+    for cls, pairs in zip(apply_classes, method_pairs, strict=True):
+        inputs_for_methods.update(vars(parse_options(cls, pairs)) if pairs else {})
+    inputs_for_methods["orthogonal_to"] = [Edit.load(resolve_edit(name, model.name)) for name in orthogonal_to or []]
+    wanted = {name for cls in classes for name in cls.apply_inputs}
+    for flag, value in (("reference", reference), ("region", region)):
+        if value is not None and flag not in wanted:
+            raise LatentEditError(f"--{flag} is for edits that transfer a region (local style); none of these does.")
+    if region is not None:
+        inputs_for_methods["region"] = region
     suffixes = ("_sweep.png", "_sweep.gif") if strengths else ("_edited.png", "_compare.png")
     targets = {
         item.name: [check_writable(out_dir / f"{item.name}{suffix}", force) for suffix in suffixes] for item in items
     }
+    if reference is not None:
+        with progress_bar("inverting the reference", quiet or json_output) as progress:
+            [source] = prepare_subjects(model, parse_inputs([reference])[:1], settings, progress)
+        inputs_for_methods["reference"] = source.ws
     with progress_bar("inverting", quiet or json_output) as progress:
         subjects = prepare_subjects(model, items, settings, progress)
     report = []
     for subject in subjects:
         first, second = targets[subject.name]
         if strengths:
-            frames = [render(model, subject, [(edits[0][0], value)], orthogonal_to=others) for value in strengths]
+            frames = [render(model, subject, [(edits[0][0], value)], **inputs_for_methods) for value in strengths]
             files = [
                 save_png(grid(np.stack(frames), columns=len(frames), pad=2), first, force),
                 save_gif(frames, second, force),
             ]
         else:
-            edited = render(model, subject, edits, orthogonal_to=others)
+            edited = render(model, subject, edits, **inputs_for_methods)
             panels = [panel for panel in (subject.source, render(model, subject, []), edited) if panel is not None]
             files = [
                 save_png(edited, first, force),

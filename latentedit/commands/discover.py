@@ -44,6 +44,9 @@ def discover_command(
     ] = None,
     options: OptionsOpt = None,
     out_path: Annotated[Path | None, typer.Option("--out", help="Write the edit here instead of the store.")] = None,
+    preview: Annotated[
+        Path | None, typer.Option("--preview", help="Also write a picture of what was learned (catalog methods).")
+    ] = None,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
@@ -61,6 +64,10 @@ def discover_command(
     from latentedit.store import check_name, edit_path, resolve_edit
 
     method_cls = get_plugins().methods.get(method)
+    if preview is not None and not hasattr(method_cls, "preview"):
+        raise LatentEditError(
+            f"Method {method!r} has no preview picture; --preview is for catalog methods (localstyle)."
+        )
     pairs = _pairs(pair or [], list(ctx.args), pairs_dir)
     given = {
         "attr": attr,
@@ -83,6 +90,8 @@ def discover_command(
     model = load_backend(backend, device)
     target = out_path or edit_path(edit_name, model.name)
     check_writable(target, force)
+    if preview is not None:
+        check_writable(preview, force)
     request = DiscoverRequest(
         name=edit_name,
         attr=attr,
@@ -98,8 +107,11 @@ def discover_command(
     with progress_bar(f"discover {method}", quiet or json_output) as progress:
         edit = method_cls().discover(model, request, parsed, progress)
     path = edit.save(target, force=force)
+    if preview is not None:
+        preview = method_cls().preview(model, edit, preview, force=force)
     if json_output:
-        emit_json({"name": edit.name, "path": str(path), "method": edit.method, "metadata": edit.metadata()})
+        document = {"name": edit.name, "path": str(path), "method": edit.method, "metadata": edit.metadata()}
+        emit_json({**document, "preview": str(preview) if preview else None})
     elif not quiet:
         metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in edit.metrics.items())
         out().print(f"Saved edit [bold]{edit.name}[/bold] ({edit.method}, {edit.space}) to {path}\n{metrics}")

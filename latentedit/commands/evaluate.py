@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from latentedit.commands.common import BackendOpt, DeviceOpt, JsonOpt, QuietOpt
+from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, QuietOpt
 from latentedit.console import emit_json, out, progress_bar
+from latentedit.errors import LatentEditError
 from latentedit.evaluate import EVALUATION_SEED
 
 
@@ -16,6 +18,16 @@ def evaluate_command(
     samples: Annotated[int, typer.Option("--samples", min=10, help="Generated samples to edit and re-score.")] = 2000,
     strength: Annotated[float, typer.Option("--strength", "-s", help="Strength in standard deviations.")] = 3.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the evaluation samples.")] = EVALUATION_SEED,
+    locality: Annotated[
+        bool, typer.Option("--locality", help="Local-style catalogs: In/Out-MSE over a λ and ε sweep (paper Fig. 7b).")
+    ] = False,
+    region: Annotated[str | None, typer.Option("--region", help="With --locality: the region to transfer.")] = None,
+    pairs: Annotated[int, typer.Option("--pairs", min=1, help="With --locality: target/reference pairs.")] = 100,
+    plot: Annotated[Path | None, typer.Option("--plot", help="With --locality: write the curves as a PNG.")] = None,
+    heatmap: Annotated[
+        Path | None, typer.Option("--heatmap", help="With --locality: mean CIELAB error map PNG.")
+    ] = None,
+    force: ForceOpt = False,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",
     json_output: JsonOpt = False,
@@ -37,6 +49,9 @@ def evaluate_command(
     edits = [Edit.load(resolve_edit(name, model.name)) for name in directions]
     for edit in edits:
         edit.check_backend(model)
+    if locality:
+        _locality(model, edits, region, pairs, plot, heatmap, force, json_output, quiet)
+        return
     scorer = scorer_for(model)
     segmenter = scorer_for(model, kind="segmenter", required=False)
     with progress_bar("evaluating", quiet or json_output) as progress:
@@ -54,3 +69,27 @@ def evaluate_command(
         table.add_row(name, *shown, f"{report['identity'][name]['pixel_mse']:.4f}")
     out().print(table)
     out().print(report["units"])
+
+
+def _locality(model, edits, region, pairs, plot, heatmap, force, json_output, quiet) -> None:
+    """`--locality`: the In/Out-MSE curves of one local-style catalog."""
+    from latentedit.methods.localstyle_locality import locality
+
+    if len(edits) != 1 or edits[0].method != "localstyle" or region is None:
+        raise LatentEditError("--locality takes one local-style catalog (--dir) and a --region.")
+    with progress_bar("locality", quiet or json_output) as progress:
+        report = locality(
+            model, edits[0], region, pairs=pairs, plot=plot, heatmap=heatmap, force=force, progress=progress
+        )
+    if json_output:
+        emit_json(report)
+        return
+    from rich.table import Table
+
+    table = Table("mode", "setting", "In-MSE", "Out-MSE", title=f"Locality of {edits[0].name}, region {region}")
+    for mode, key in (("simultaneous", "lambda"), ("sequential", "epsilon")):
+        for point in report[mode]:
+            table.add_row(mode, f"{key} {point[key]:g}", f"{point['in_mse']:.2f}", f"{point['out_mse']:.2f}")
+    out().print(table)
+    defaults = report["defaults"]
+    out().print(f"Defaults (sequential): Out/In = {defaults['out_in']}; units: {report['units']}")

@@ -14,6 +14,7 @@ from latentedit.hookspecs import hookimpl
 BUILTIN_METHODS: tuple[str, ...] = (
     "latentedit.methods.interfacegan:InterFaceGAN",
     "latentedit.methods.pair:PairDirection",
+    "latentedit.methods.localstyle:LocalStyle",
 )
 """``"module:Class"`` of each built-in method, in the order `latentedit methods` lists them."""
 

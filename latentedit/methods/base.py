@@ -65,6 +65,12 @@ class Method(abc.ABC):
     Options: ClassVar[type] = NoOptions
     inputs: ClassVar[tuple[str, ...]] = ()
     """Request fields the method uses (e.g. ``("attr",)``), shown by `latentedit methods`."""
+    ApplyOptions: ClassVar[type | None] = None
+    """Optional dataclass of `apply` settings; `latentedit apply -o KEY=VALUE` routes its keys here."""
+    apply_inputs: ClassVar[tuple[str, ...]] = ()
+    """Inputs `apply` needs besides codes (e.g. ``("reference", "region")``)."""
+    default_strength: ClassVar[float] = 3.0
+    """`apply` strength when the user gives none (vector edits: three standard deviations)."""
 
     @abc.abstractmethod
     def discover(self, backend: Backend, request: DiscoverRequest, options: Any, progress: Progress) -> Edit:
