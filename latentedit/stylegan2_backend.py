@@ -105,15 +105,28 @@ class StyleGAN2Backend:
     def affine_weights(self) -> list[torch.Tensor]:
         return self.G.synthesis.affine_weights()
 
-    def features(self, ws: torch.Tensor, layers: list[str] | None = None) -> dict[str, torch.Tensor]:
-        """Generator activations by layer name (all conv layers when `layers` is None)."""
-        _, features = self.G.synthesis(ws.to(self.device), noise_mode="const", return_features=True)
+    def synthesize_with_features(
+        self, ws: torch.Tensor, layers: list[str] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Images and generator activations by layer name (all conv layers when `layers` is None),
+        from one synthesis pass."""
+        images, features = self.G.synthesis(ws.to(self.device), noise_mode="const", return_features=True)
         if layers is None:
-            return features
+            return images, features
         unknown = [layer for layer in layers if layer not in features]
         if unknown:
             raise LatentEditError(f"Unknown generator layer(s) {unknown}. Available: {', '.join(features)}.")
-        return {layer: features[layer] for layer in layers}
+        return images, {layer: features[layer] for layer in layers}
+
+    def features(self, ws: torch.Tensor, layers: list[str] | None = None) -> dict[str, torch.Tensor]:
+        """Generator activations by layer name (all conv layers when `layers` is None)."""
+        if layers is None:
+            return self.synthesize_with_features(ws)[1]
+        unknown = [layer for layer in layers if layer not in self.G.synthesis.conv_layer_names]
+        if unknown:
+            names = ", ".join(self.G.synthesis.conv_layer_names)
+            raise LatentEditError(f"Unknown generator layer(s) {unknown}. Available: {names}.")
+        return self.G.synthesis.features(ws.to(self.device), layers=layers, noise_mode="const")
 
     def noise_layers(self) -> list[torch.nn.Module]:
         """Synthesis layers with a constant noise input (what inversion may optimise)."""

@@ -27,6 +27,9 @@ def evaluate_command(
     heatmap: Annotated[
         Path | None, typer.Option("--heatmap", help="With --locality: mean CIELAB error map PNG.")
     ] = None,
+    layer_response: Annotated[
+        bool, typer.Option("--layer-response", help="Per-layer response r_fc of each edit (FEditNet, paper Table 3).")
+    ] = False,
     force: ForceOpt = False,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",
@@ -53,6 +56,9 @@ def evaluate_command(
         _locality(model, edits, region, pairs, plot, heatmap, force, json_output, quiet)
         return
     scorer = scorer_for(model)
+    if layer_response:
+        _layer_response(model, edits, scorer, samples, strength, seed, json_output, quiet)
+        return
     segmenter = scorer_for(model, kind="segmenter", required=False)
     with progress_bar("evaluating", quiet or json_output) as progress:
         report = rescore(model, edits, scorer, segmenter, samples, strength, seed, progress=progress)
@@ -93,3 +99,26 @@ def _locality(model, edits, region, pairs, plot, heatmap, force, json_output, qu
     out().print(table)
     defaults = report["defaults"]
     out().print(f"Defaults (sequential): Out/In = {defaults['out_in']}; units: {report['units']}")
+
+
+def _layer_response(model, edits, scorer, samples, strength, seed, json_output, quiet) -> None:
+    """`--layer-response`: r_fc per generator layer (feature contrastive loss near / far from the boundary)."""
+    from latentedit.methods.feditnet_analysis import layer_response
+
+    with progress_bar("layer response", quiet or json_output) as progress:
+        ratios = {
+            edit.name: layer_response(
+                model, edit, scorer, samples=samples, strength=strength, seed=seed, progress=progress
+            )
+            for edit in edits
+        }
+    if json_output:
+        emit_json({"layer_response": ratios, "samples": samples, "strength": strength})
+        return
+    from rich.table import Table
+
+    layers = list(next(iter(ratios.values())))
+    table = Table("layer", *ratios, title="r_fc: feature contrastive loss near the boundary / far from it")
+    for layer in layers:
+        table.add_row(layer, *(f"{ratios[name][layer]:.3f}" for name in ratios))
+    out().print(table)

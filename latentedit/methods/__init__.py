@@ -15,6 +15,7 @@ BUILTIN_METHODS: tuple[str, ...] = (
     "latentedit.methods.interfacegan:InterFaceGAN",
     "latentedit.methods.pair:PairDirection",
     "latentedit.methods.localstyle:LocalStyle",
+    "latentedit.methods.feditnet:FEditNet",
 )
 """``"module:Class"`` of each built-in method, in the order `latentedit methods` lists them."""
 
