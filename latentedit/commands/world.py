@@ -197,15 +197,21 @@ def check_command(
 ) -> None:
     """Measure the embedded world's quality bars on fresh held-out samples."""
     from latentedit.backend import load_backend
+    from latentedit.errors import CheckpointError
     from latentedit.world.check import run_check
     from latentedit.world.scorers import WorldScorer, WorldSegmenter
 
     model = load_backend(backend, device)
+    try:
+        parts = WorldSegmenter(segmenter, device)
+    except CheckpointError as exc:
+        note(f"[yellow]{exc} Segmenter numbers are skipped.[/yellow]", quiet or json_output)
+        parts = None
     with progress_bar("world check", quiet or json_output) as progress:
         report = run_check(
             model,
             WorldScorer(scorer, device),
-            WorldSegmenter(segmenter, device),
+            parts,
             samples=samples,
             svm_samples=svm_samples,
             progress=progress,
@@ -227,7 +233,8 @@ def _print_check(report: dict) -> None:
         separable = report["separability_w"].get(name)
         table.add_row(name, f"{value:.3f}", show(rendered), show(generated), f"{separable:.3f}" if separable else "")
     console.print(table)
-    console.print(f"Segmenter mean IoU: {report['segmenter_heldout']['mean_iou']:.3f}")
+    if report["segmenter_heldout"]:
+        console.print(f"Segmenter mean IoU: {report['segmenter_heldout']['mean_iou']:.3f}")
     frechet = report["frechet"]
     console.print(
         f"Fréchet distance (scorer features): generated vs rendered {frechet['generated_vs_rendered']:.3f}, "

@@ -92,7 +92,7 @@ def run_check(
     progress(0, 6)
     report["scorer_heldout"] = evaluate_scorer(scorer.model, samples)
     progress(1, 6)
-    report["segmenter_heldout"] = evaluate_segmenter(segmenter.model, samples)
+    report["segmenter_heldout"] = evaluate_segmenter(segmenter.model, samples) if segmenter is not None else None
     progress(2, 6)
     rendered = rendered_images(samples, 0)
     floor_set = rendered_images(samples, samples)
@@ -133,7 +133,8 @@ def bars(report: dict[str, Any]) -> dict[str, bool]:
     result = {
         "scorer_binary_accuracy>=0.97": all(heldout[n] >= 0.97 for n in scoring.BINARY),
         "scorer_continuous_r2>=0.95": all(heldout[n] >= 0.95 for n in scoring.CONTINUOUS),
-        "segmenter_mean_iou>=0.85": report["segmenter_heldout"]["mean_iou"] >= 0.85,
+        "segmenter_mean_iou>=0.85": bool(report["segmenter_heldout"])
+        and report["segmenter_heldout"]["mean_iou"] >= 0.85,
         "binary_rates_within_0.05": all(
             abs(generated[n]["rate"] - rendered[n]["rate"]) <= 0.05 for n in scoring.BINARY
         ),
