@@ -50,6 +50,10 @@ def apply_command(
         str | None, typer.Option("--reference", help="Local-style edits: image or seed:N whose region style is copied.")
     ] = None,
     region: Annotated[str | None, typer.Option("--region", help="Local-style edits: region name, e.g. eyes.")] = None,
+    attr: Annotated[
+        list[str] | None,
+        typer.Option("--attr", help="W* edits: attribute to move, NAME[:STRENGTH] (repeatable: composes in W*)."),
+    ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("edited"),
     options: OptionsOpt = None,
     backend: BackendOpt = "embedded",
@@ -112,6 +116,12 @@ def apply_command(
             raise LatentEditError(f"--{flag} is for edits that transfer a region (local style); none of these does.")
     if region is not None:
         inputs_for_methods["region"] = region
+    if attr:
+        from latentedit.methods.wstar import parse_attr_option
+
+        if not any(edit.method == "wstar" for edit in loaded):
+            raise LatentEditError("--attr selects attributes of a W* edit (method wstar); none of these is one.")
+        inputs_for_methods["attr"] = parse_attr_option(attr)
     suffixes = ("_sweep.png", "_sweep.gif") if strengths else ("_edited.png", "_compare.png")
     targets = {
         item.name: [check_writable(out_dir / f"{item.name}{suffix}", force) for suffix in suffixes] for item in items

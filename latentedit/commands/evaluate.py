@@ -30,6 +30,10 @@ def evaluate_command(
     layer_response: Annotated[
         bool, typer.Option("--layer-response", help="Per-layer response r_fc of each edit (FEditNet, paper Table 3).")
     ] = False,
+    separability: Annotated[
+        bool, typer.Option("--separability", help="Linear SVM accuracy and DCI per attribute (W* paper, Table 1).")
+    ] = False,
+    space: Annotated[str, typer.Option("--space", help="With --separability: w+, wstar or both.")] = "both",
     force: ForceOpt = False,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",
@@ -58,6 +62,9 @@ def evaluate_command(
     scorer = scorer_for(model)
     if layer_response:
         _layer_response(model, edits, scorer, samples, strength, seed, json_output, quiet)
+        return
+    if separability:
+        _separability(model, edits, scorer, space, samples, json_output, quiet)
         return
     segmenter = scorer_for(model, kind="segmenter", required=False)
     with progress_bar("evaluating", quiet or json_output) as progress:
@@ -122,3 +129,17 @@ def _layer_response(model, edits, scorer, samples, strength, seed, json_output, 
     for layer in layers:
         table.add_row(layer, *(f"{ratios[name][layer]:.3f}" for name in ratios))
     out().print(table)
+
+
+def _separability(model, edits, scorer, space, samples, json_output, quiet) -> None:
+    """`--separability`: per-attribute SVM accuracy and DCI, in W+ and/or the W* of one edit."""
+    from latentedit.methods.wstar_metrics import separability
+
+    if len(edits) > 1 or (space != "w+" and (not edits or edits[0].method != "wstar")):
+        raise LatentEditError("--separability takes at most one --dir, a W* edit (needed unless --space w+).")
+    with progress_bar("separability", quiet or json_output) as progress:
+        report = separability(model, edits[0] if edits else None, scorer, space, samples=samples, progress=progress)
+    if json_output:
+        emit_json(report)
+        return
+    out().print_json(data=report)

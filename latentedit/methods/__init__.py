@@ -16,6 +16,7 @@ BUILTIN_METHODS: tuple[str, ...] = (
     "latentedit.methods.pair:PairDirection",
     "latentedit.methods.localstyle:LocalStyle",
     "latentedit.methods.feditnet:FEditNet",
+    "latentedit.methods.wstar:WStar",
 )
 """``"module:Class"`` of each built-in method, in the order `latentedit methods` lists them."""
 
