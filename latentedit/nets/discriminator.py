@@ -29,7 +29,8 @@ def _check_architecture(architecture: str) -> None:
 class DiscriminatorBlock(torch.nn.Module):
     """[fromrgb], conv0, conv1 (down 2x), [skip]; `freeze_layers` turns the first layers' weights into buffers.
 
-    `use_fp16` and `fp16_channels_last` are recorded for compatibility only (float32 always).
+    `use_fp16` is kept as information and `fp16_channels_last` accepted for config
+    compatibility; computation is always float32 (the official `force_fp32=True`).
     """
 
     def __init__(
@@ -58,7 +59,6 @@ class DiscriminatorBlock(torch.nn.Module):
         self.first_layer_idx = first_layer_idx
         self.architecture = architecture
         self.use_fp16 = use_fp16
-        self.channels_last = use_fp16 and fp16_channels_last
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.num_layers = 0
 
@@ -68,7 +68,7 @@ class DiscriminatorBlock(torch.nn.Module):
             self.num_layers += 1
             return index >= freeze_layers
 
-        common = dict(activation=activation, conv_clamp=conv_clamp, channels_last=self.channels_last)
+        common = dict(activation=activation, conv_clamp=conv_clamp)
         if in_channels == 0 or architecture == "skip":
             self.fromrgb = Conv2dLayer(img_channels, tmp_channels, kernel_size=1, trainable=trainable(), **common)
         self.conv0 = Conv2dLayer(tmp_channels, tmp_channels, kernel_size=3, trainable=trainable(), **common)
@@ -90,7 +90,6 @@ class DiscriminatorBlock(torch.nn.Module):
                 down=2,
                 resample_filter=resample_filter,
                 trainable=trainable(),
-                channels_last=self.channels_last,
             )
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -65,8 +65,7 @@ class Conv2dLayer(torch.nn.Module):
 
     Same parameters and buffers as the official `Conv2dLayer`: `weight`, `bias` (if any),
     `resample_filter`. With `trainable=False` (Freeze-D) weight and bias are buffers, as
-    officially. `channels_last` is accepted for compatibility; memory layout is chosen by the
-    caller's input here.
+    officially.
     """
 
     def __init__(
@@ -80,7 +79,6 @@ class Conv2dLayer(torch.nn.Module):
         down: int = 1,
         resample_filter: Sequence[float] = (1, 3, 3, 1),
         conv_clamp: float | None = None,
-        channels_last: bool = False,
         trainable: bool = True,
     ) -> None:
         super().__init__()

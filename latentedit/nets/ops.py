@@ -106,9 +106,8 @@ def bias_act(
 ) -> torch.Tensor:
     """`clamp(act(x + b) * gain, -clamp, clamp)`, the official `bias_act` semantics.
 
-    `gain=None` means the activation's default gain, `clamp=None` means no clamping. `x` is
-    overwritten when autograd is off and `x` is not a leaf the caller still needs: callers
-    pass only freshly computed tensors.
+    `gain=None` means the activation's default gain, `clamp=None` means no clamping. With
+    autograd off, `x` is updated in place and returned: pass a tensor nobody else reads.
     """
     spec = activation(act)
     alpha = spec.def_alpha if alpha is None else float(alpha)

@@ -29,7 +29,12 @@ CHANNELS_LAST_MIN_RES = 64
 
 
 class SynthesisLayer(torch.nn.Module):
-    """Modulated 3x3 convolution (optionally 2x upsampling) + noise + bias + activation + clamp."""
+    """Modulated 3x3 convolution (optionally 2x upsampling) + noise + bias + activation + clamp.
+
+    As the official `SynthesisLayer`. For lrelu/relu/linear the activation gain (sqrt(2), times
+    sqrt(1/2) in resnet blocks) is applied before the activation, riding on the demodulation
+    scale, noise and bias, which saves a pass over the output.
+    """
 
     def __init__(
         self,
@@ -43,7 +48,6 @@ class SynthesisLayer(torch.nn.Module):
         activation: str = "lrelu",
         resample_filter: Sequence[float] = (1, 3, 3, 1),
         conv_clamp: float | None = None,
-        channels_last: bool = False,
     ) -> None:
         super().__init__()
         self.resolution = resolution
@@ -87,7 +91,7 @@ class SynthesisLayer(torch.nn.Module):
         fused_modconv: bool | None = None,
         gain: float = 1,
     ) -> torch.Tensor:
-        # lrelu(y) * g == lrelu(y * g) for g > 0: the gain rides on the demodulation scale.
+        # lrelu(y) * g == lrelu(y * g) for g > 0.
         total_gain = self.act_gain * gain
         pre_gain = total_gain if ops.is_homogeneous(self.activation) else 1.0
         noise = self._noise(x, noise_mode)
@@ -119,7 +123,6 @@ class ToRGBLayer(torch.nn.Module):
         w_dim: int,
         kernel_size: int = 1,
         conv_clamp: float | None = None,
-        channels_last: bool = False,
     ) -> None:
         super().__init__()
         self.conv_clamp = conv_clamp
@@ -146,8 +149,9 @@ class ToRGBLayer(torch.nn.Module):
 class SynthesisBlock(torch.nn.Module):
     """One resolution: [conv0 (up 2x)], conv1, [torgb], [skip]; architecture 'orig', 'skip' or 'resnet'.
 
-    `use_fp16` and `fp16_channels_last` are recorded for compatibility only: this block
-    always computes in float32, like the official block with `force_fp32=True`.
+    `use_fp16` is kept as information and `fp16_channels_last` accepted for config
+    compatibility; neither changes anything: this block always computes in float32, like the
+    official block with `force_fp32=True`, in the memory layout `CHANNELS_LAST_MIN_RES` picks.
     """
 
     def __init__(
@@ -175,7 +179,6 @@ class SynthesisBlock(torch.nn.Module):
         self.is_last = is_last
         self.architecture = architecture
         self.use_fp16 = use_fp16
-        self.channels_last = use_fp16 and fp16_channels_last
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.num_conv = 0
         self.num_torgb = 0
@@ -191,7 +194,6 @@ class SynthesisBlock(torch.nn.Module):
                 up=2,
                 resample_filter=resample_filter,
                 conv_clamp=conv_clamp,
-                channels_last=self.channels_last,
                 **layer_kwargs,
             )
             self.num_conv += 1
@@ -201,14 +203,11 @@ class SynthesisBlock(torch.nn.Module):
             w_dim=w_dim,
             resolution=resolution,
             conv_clamp=conv_clamp,
-            channels_last=self.channels_last,
             **layer_kwargs,
         )
         self.num_conv += 1
         if is_last or architecture == "skip":
-            self.torgb = ToRGBLayer(
-                out_channels, img_channels, w_dim=w_dim, conv_clamp=conv_clamp, channels_last=self.channels_last
-            )
+            self.torgb = ToRGBLayer(out_channels, img_channels, w_dim=w_dim, conv_clamp=conv_clamp)
             self.num_torgb += 1
         if in_channels != 0 and architecture == "resnet":
             self.skip = Conv2dLayer(
@@ -218,7 +217,6 @@ class SynthesisBlock(torch.nn.Module):
                 bias=False,
                 up=2,
                 resample_filter=resample_filter,
-                channels_last=self.channels_last,
             )
 
     def style_layers(self) -> list[tuple[str, SynthesisLayer | ToRGBLayer]]:
@@ -333,7 +331,7 @@ class SynthesisNetwork(torch.nn.Module):
         """S space: each style layer's modulation `[N, C_in]`, exactly what the layer multiplies in."""
         self._check_ws(ws)
         ws = ws.to(torch.float32)
-        return [layer.style(ws[:, idx]) for layer, idx in zip(self.style_layers(), self.style_w_indices)]
+        return [layer.style(ws[:, idx]) for layer, idx in zip(self.style_layers(), self.style_w_indices, strict=True)]
 
     def affine_weights(self) -> list[torch.Tensor]:
         """Effective affine weights `[C_in, w_dim]` per style layer: `styles(ws)[i] = w_i @ A_i.T + b_i`.
@@ -433,7 +431,7 @@ class SynthesisNetwork(torch.nn.Module):
         layers = self.style_layers()
         if len(styles) != len(layers):
             raise ValueError(f"expected {len(layers)} style tensors (one per style layer), got {len(styles)}")
-        for name, layer, style in zip(self.style_layer_names, layers, styles):
+        for name, layer, style in zip(self.style_layer_names, layers, styles, strict=True):
             channels = layer.affine.out_features
             if style.ndim != 2 or style.shape[1] != channels:
                 raise ValueError(f"style for {name} must have shape [N, {channels}], got {list(style.shape)}")

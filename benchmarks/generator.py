@@ -1,0 +1,177 @@
+"""Generator throughput on CPU: latentedit.nets vs (optionally) the official StyleGAN2-ADA code.
+
+    python benchmarks/generator.py                      # ours only
+    python benchmarks/generator.py --reference /tmp/ada # also the official code, same weights
+
+Times mapping + synthesis (noise_mode='const') under `torch.inference_mode()` and prints
+images/s per resolution and batch size, from wall-clock time (median over the timed calls),
+or from this process's CPU time with `--cpu-time` (steadier on a shared machine; use it with
+`--threads 1`, since CPU time adds up over threads). The official code runs its reference (non-CUDA)
+path with `force_fp32=True`, which is what it does on CPU. `--reference` must point at a
+checkout of https://github.com/NVlabs/stylegan2-ada-pytorch; nothing of it is vendored here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import statistics
+import sys
+import time
+import types
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from latentedit.nets import Generator
+
+# Official training configs (train.py): 'auto' at 64 px, 'paper256', 'stylegan2' at 1024 px.
+CONFIGS: dict[int, dict[str, Any]] = {
+    64: {
+        "z_dim": 512,
+        "c_dim": 0,
+        "w_dim": 512,
+        "img_resolution": 64,
+        "img_channels": 3,
+        "mapping_kwargs": {"num_layers": 2},
+        "synthesis_kwargs": {"channel_base": 16384, "channel_max": 512, "num_fp16_res": 4, "conv_clamp": 256},
+    },
+    256: {
+        "z_dim": 512,
+        "c_dim": 0,
+        "w_dim": 512,
+        "img_resolution": 256,
+        "img_channels": 3,
+        "mapping_kwargs": {"num_layers": 8},
+        "synthesis_kwargs": {"channel_base": 16384, "channel_max": 512, "num_fp16_res": 4, "conv_clamp": 256},
+    },
+    1024: {
+        "z_dim": 512,
+        "c_dim": 0,
+        "w_dim": 512,
+        "img_resolution": 1024,
+        "img_channels": 3,
+        "mapping_kwargs": {"num_layers": 8},
+        "synthesis_kwargs": {"channel_base": 32768, "channel_max": 512, "num_fp16_res": 4, "conv_clamp": 256},
+    },
+}
+DEFAULT_ITERS = {64: 10, 256: 3, 1024: 1}
+
+
+@dataclass
+class Row:
+    """One measurement: seconds per batch (median) for ours and, if measured, the official code."""
+
+    resolution: int
+    batch: int
+    ours_s: float
+    official_s: float | None
+    max_abs_diff: float | None
+
+
+def import_official(path: str) -> Any:
+    """The official `training.networks` module from a checkout at `path`.
+
+    Its `dnnlib` imports `requests` only for downloads; a stand-in is used when it is absent.
+    """
+    sys.path.insert(0, path)
+    try:
+        importlib.import_module("requests")
+    except ImportError:
+        sys.modules["requests"] = types.ModuleType("requests")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return importlib.import_module("training.networks")
+
+
+def seconds_per_call(fn: Callable[[], torch.Tensor], iters: int, warmup: int, clock: Callable[[], float]) -> float:
+    """Median time of `fn` by `clock` over `iters` calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start = clock()
+        fn()
+        times.append(clock() - start)
+    return statistics.median(times)
+
+
+def measure(
+    resolution: int, batch: int, iters: int, warmup: int, official: Any | None, clock: Callable[[], float]
+) -> Row:
+    """Build both generators on the same random weights and time them on the same z."""
+    kwargs = CONFIGS[resolution]
+    torch.manual_seed(0)
+    ours = Generator(**kwargs).eval().requires_grad_(False)
+    reference = None
+    if official is not None:
+        reference = official.Generator(**kwargs).eval().requires_grad_(False)
+        ours.load_state_dict(reference.state_dict(), strict=True)
+    z = torch.randn(batch, kwargs["z_dim"], generator=torch.Generator().manual_seed(1))
+
+    def run_ours() -> torch.Tensor:
+        return ours(z, None, noise_mode="const")
+
+    def run_reference() -> torch.Tensor:
+        return reference(z, None, noise_mode="const", force_fp32=True)
+
+    with torch.inference_mode():
+        ours_s = seconds_per_call(run_ours, iters, warmup, clock)
+        if reference is None:
+            return Row(resolution, batch, ours_s, None, None)
+        official_s = seconds_per_call(run_reference, iters, warmup, clock)
+        diff = float((run_ours() - run_reference()).abs().max())
+    return Row(resolution, batch, ours_s, official_s, diff)
+
+
+def table(rows: list[Row]) -> str:
+    """A Markdown table of images/s (and speed-up and max |diff| when the official code ran)."""
+    with_ref = any(row.official_s is not None for row in rows)
+    head = "| res | batch | ours img/s | ours s/batch |"
+    rule = "|---:|---:|---:|---:|"
+    if with_ref:
+        head += " official img/s | official s/batch | speed-up | max abs diff |"
+        rule += "---:|---:|---:|---:|"
+    lines = [head, rule]
+    for row in rows:
+        line = f"| {row.resolution} | {row.batch} | {row.batch / row.ours_s:.2f} | {row.ours_s:.3f} |"
+        if row.official_s is not None:
+            line += (
+                f" {row.batch / row.official_s:.2f} | {row.official_s:.3f} |"
+                f" {row.official_s / row.ours_s:.2f}x | {row.max_abs_diff:.1e} |"
+            )
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--resolutions", type=int, nargs="+", default=sorted(CONFIGS), choices=sorted(CONFIGS))
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--iters", type=int, default=None, help="timed calls per case (default: by resolution)")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--reference", metavar="PATH", help="checkout of NVlabs/stylegan2-ada-pytorch to compare")
+    parser.add_argument("--cpu-time", action="store_true", help="time by process CPU time instead of wall clock")
+    args = parser.parse_args(argv)
+    clock = time.process_time if args.cpu_time else time.perf_counter
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    official = import_official(args.reference) if args.reference else None
+    timing = "process CPU time" if args.cpu_time else "wall clock"
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {timing}", flush=True)
+    rows = []
+    for resolution in args.resolutions:
+        for batch in args.batches:
+            iters = args.iters or DEFAULT_ITERS[resolution]
+            rows.append(measure(resolution, batch, iters, args.warmup, official, clock))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
