@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from latentedit.methods.base import Progress, no_progress
 from latentedit.world.seeds import TRAIN_SEED_RANGE
-from latentedit.world.train.state import load_state, save_state
+from latentedit.world.train.state import StepCheckpoint
 
 
 @dataclass
@@ -35,7 +35,7 @@ class EncoderConfig:
     seed: int = 0
 
 
-class EncoderTrainer:
+class EncoderTrainer(StepCheckpoint):
     def __init__(self, backend: Any, config: EncoderConfig, run_dir: Path) -> None:
         from latentedit.world.networks import Encoder
 
@@ -49,20 +49,8 @@ class EncoderTrainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.backend.G.requires_grad_(False)
 
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.run_dir / "checkpoint.safetensors"
-
-    def save(self) -> None:
-        counters = {"step": self.step, "rng": self.rng.bit_generator.state, "config": asdict(self.config)}
-        counters["torch_generator"] = self.generator.get_state().tolist()
-        save_state(self.checkpoint_path, {"encoder": self.encoder}, {"opt": self.optimizer}, counters)
-
-    def resume(self) -> None:
-        counters = load_state(self.checkpoint_path, {"encoder": self.encoder}, {"opt": self.optimizer})
-        self.step = int(counters["step"])
-        self.rng.bit_generator.state = counters["rng"]
-        self.generator.set_state(torch.tensor(counters["torch_generator"], dtype=torch.uint8))
+    def checkpointed(self) -> tuple[dict[str, torch.nn.Module], dict[str, torch.optim.Optimizer]]:
+        return {"encoder": self.encoder}, {"opt": self.optimizer}
 
     def _sampled_codes(self) -> torch.Tensor:
         z = torch.randn(self.config.batch, self.backend.z_dim, generator=self.generator)

@@ -79,3 +79,34 @@ def load_state(
                 state.setdefault(int(index), {})[slot] = torch.tensor(value)
         optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
     return json.loads(metadata.get("counters", "{}"))
+
+
+class StepCheckpoint:
+    """`save`/`resume` for step-counted recipes with a numpy and a torch random stream.
+
+    Subclasses set `run_dir`, `config` (a dataclass), `step`, `rng`, `generator` and name what
+    the checkpoint holds in `checkpointed()`.
+    """
+
+    run_dir: Path
+    step: int
+
+    def checkpointed(self) -> tuple[dict[str, torch.nn.Module], dict[str, torch.optim.Optimizer]]:
+        raise NotImplementedError
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.safetensors"
+
+    def save(self) -> None:
+        from dataclasses import asdict
+
+        counters = {"step": self.step, "rng": self.rng.bit_generator.state, "config": asdict(self.config)}
+        counters["torch_generator"] = self.generator.get_state().tolist()
+        save_state(self.checkpoint_path, *self.checkpointed(), counters)
+
+    def resume(self) -> None:
+        counters = load_state(self.checkpoint_path, *self.checkpointed())
+        self.step = int(counters["step"])
+        self.rng.bit_generator.state = counters["rng"]
+        self.generator.set_state(torch.tensor(counters["torch_generator"], dtype=torch.uint8))

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from latentedit.methods.base import Progress, no_progress
 from latentedit.world.seeds import HELDOUT_SEED, TRAIN_SEED_RANGE
-from latentedit.world.train.state import load_state, save_state
+from latentedit.world.train.state import StepCheckpoint
 
 
 @dataclass
@@ -71,7 +71,7 @@ def heldout_seeds(count: int, offset: int = 0) -> list[int]:
     return list(range(HELDOUT_SEED + offset, HELDOUT_SEED + offset + count))
 
 
-class SupervisedTrainer:
+class SupervisedTrainer(StepCheckpoint):
     """Trains one network with `loss_fn(model, images, parts, records) -> loss`."""
 
     def __init__(
@@ -87,20 +87,8 @@ class SupervisedTrainer:
         self.rng = np.random.default_rng(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
 
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.run_dir / "checkpoint.safetensors"
-
-    def save(self) -> None:
-        counters = {"step": self.step, "rng": self.rng.bit_generator.state, "config": asdict(self.config)}
-        counters["torch_generator"] = self.generator.get_state().tolist()
-        save_state(self.checkpoint_path, {"model": self.model}, {"opt": self.optimizer}, counters)
-
-    def resume(self) -> None:
-        counters = load_state(self.checkpoint_path, {"model": self.model}, {"opt": self.optimizer})
-        self.step = int(counters["step"])
-        self.rng.bit_generator.state = counters["rng"]
-        self.generator.set_state(torch.tensor(counters["torch_generator"], dtype=torch.uint8))
+    def checkpointed(self) -> tuple[dict[str, torch.nn.Module], dict[str, torch.optim.Optimizer]]:
+        return {"model": self.model}, {"opt": self.optimizer}
 
     def _learning_rate(self) -> float:
         """Linear warm-up for 2% of the steps, then cosine decay to zero."""
