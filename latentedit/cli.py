@@ -8,6 +8,7 @@ exits 130. Nothing heavy is imported here: `latentedit --help` must not import t
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -52,6 +53,9 @@ class ErrorHandlingGroup(TyperGroup):
         except KeyboardInterrupt:
             err().print("Interrupted.")
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as exc:
             if _debug():
                 raise

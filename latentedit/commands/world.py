@@ -12,6 +12,9 @@ from latentedit.console import emit_json, note, out, progress_bar
 from latentedit.errors import LatentEditError
 from latentedit.world.seeds import HELDOUT_SEED
 
+StepsOpt = Annotated[int | None, typer.Option("--steps", min=1, help="Training steps (default from the recipe).")]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")]
+
 app = typer.Typer(help="The embedded world: render faces with exact labels, train its networks.", no_args_is_help=True)
 train_app = typer.Typer(help="Training recipes (resumable; long runs belong in the background).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -55,7 +58,7 @@ def train_gan_command(
     kimg: Annotated[
         float, typer.Option("--kimg", min=0.001, help="Train until this many thousand real images were shown.")
     ] = 1000.0,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")] = False,
+    resume: ResumeOpt = False,
     snapshot_kimg: Annotated[
         float, typer.Option("--snapshot-kimg", min=0.001, help="Keep a generator snapshot and grid this often.")
     ] = 50.0,
@@ -153,10 +156,8 @@ def _train_supervised(
 @train_app.command("scorers")
 def train_scorers_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/world-scorer"),
-    steps: Annotated[
-        int | None, typer.Option("--steps", min=1, help="Training steps (default from the recipe).")
-    ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")] = False,
+    steps: StepsOpt = None,
+    resume: ResumeOpt = False,
     options: OptionsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -167,10 +168,8 @@ def train_scorers_command(
 @train_app.command("segmenter")
 def train_segmenter_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/world-segmenter"),
-    steps: Annotated[
-        int | None, typer.Option("--steps", min=1, help="Training steps (default from the recipe).")
-    ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")] = False,
+    steps: StepsOpt = None,
+    resume: ResumeOpt = False,
     options: OptionsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -250,10 +249,8 @@ def train_encoder_command(
         str, typer.Option("--backend", "-b", help="The generator to invert (the world GAN).")
     ] = "embedded",
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/world-encoder"),
-    steps: Annotated[
-        int | None, typer.Option("--steps", min=1, help="Training steps (default from the recipe).")
-    ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")] = False,
+    steps: StepsOpt = None,
+    resume: ResumeOpt = False,
     options: OptionsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
