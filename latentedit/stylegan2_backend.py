@@ -81,20 +81,8 @@ class StyleGAN2Backend:
 
     @property
     def style_ws_indices(self) -> list[int]:
-        """The W+ index each style layer reads, following StyleGAN2's overlap rule.
-
-        A synthesis block reads ``num_conv + num_torgb`` consecutive codes and advances the
-        index by ``num_conv``, so a block's toRGB shares its code with the next block's conv0.
-        """
-        indices: list[int] = []
-        start, block, convs = 0, "", 0
-        for name in self.style_layers:
-            prefix, _, layer = name.partition(".")
-            if prefix != block:
-                start, block, convs = start + convs, prefix, 0
-            indices.append(start + convs)
-            convs += layer.startswith("conv")
-        return indices
+        """The W+ index each style layer reads (StyleGAN2's overlap rule, kept by the network)."""
+        return list(self.G.synthesis.style_w_indices)
 
     def styles(self, ws: torch.Tensor) -> list[torch.Tensor]:
         return self.G.synthesis.styles(ws.to(self.device))
