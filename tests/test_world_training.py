@@ -79,3 +79,35 @@ def test_scoring_targets_decode_back_to_the_exact_values() -> None:
             logits[name] = target[name]
     report = scoring.accuracy_report(scoring.decode(logits), scoring.exact_scores(records))
     assert all(value > 0.999 for value in report.values()), report
+
+
+def test_segmenter_command_trains_refuses_to_clobber_and_resumes_with_new_settings(cli, tmp_path: Path) -> None:
+    import json
+
+    from tests.helpers import one_line_error, run
+
+    run_dir = tmp_path / "seg"
+    tiny = ["-o", "width=8", "-o", "batch=2", "-o", "heldout=4", "--quiet"]
+    first = run(cli, "world", "train", "segmenter", "--out", str(run_dir), "--steps", "2", *tiny)
+    assert first.exit_code == 0, first.output
+    assert set(json.loads((run_dir / "heldout.json").read_text())) >= {"mean_iou", "iou_glasses"}
+
+    again = run(cli, "world", "train", "segmenter", "--out", str(run_dir), "--steps", "3", "--quiet")
+    assert again.exit_code == 2
+    assert "--resume" in one_line_error(again)
+
+    resumed = run(
+        cli, "world", "train", "segmenter", "--out", str(run_dir), "--steps", "3", "--resume", "-o", "blur_sigma=0.5"
+    )
+    assert resumed.exit_code == 0, resumed.output
+    assert "Resumed at step 2" in resumed.output
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["steps"], config["width"], config["blur_sigma"]) == (3, 8, 0.5)
+
+
+def test_a_network_too_narrow_to_build_is_refused_in_one_line(cli, tmp_path: Path) -> None:
+    from tests.helpers import one_line_error, run
+
+    result = run(cli, "world", "train", "scorers", "--out", str(tmp_path / "s"), "-o", "width=4")
+    assert result.exit_code == 2
+    assert "width must be an even number of at least 8" in one_line_error(result)

@@ -131,12 +131,11 @@ def _train_supervised(
     checkpoint = out_dir / "checkpoint.safetensors"
     if checkpoint.exists() and not resume:
         raise LatentEditError(f"{checkpoint} exists; pass --resume to continue it, or choose another --out.")
+    # A resumed run keeps its own settings; any -o given now goes on top (e.g. a gentler blur to finish).
+    settings = defaults
     if resume and (out_dir / "config.json").exists():
-        config = supervised.SupervisedConfig(**json.loads((out_dir / "config.json").read_text()))
-    else:
-        config = parse_options(
-            supervised.SupervisedConfig, [f"{k}={v}" for k, v in defaults.items()] + list(options or [])
-        )
+        settings = json.loads((out_dir / "config.json").read_text())
+    config = parse_options(supervised.SupervisedConfig, [f"{k}={v}" for k, v in settings.items()] + list(options or []))
     if steps is not None:
         config.steps = steps
     trainer = supervised.SupervisedTrainer(build(config), loss_fn, config, out_dir)
@@ -145,7 +144,7 @@ def _train_supervised(
         note(f"Resumed at step {trainer.step}.", quiet)
     with progress_bar(f"training {kind}", quiet) as progress:
         trainer.run(progress)
-    report = evaluate(trainer.model)
+    report = evaluate(trainer.model, count=config.heldout)
     path = save_module(
         out_dir / f"world_{kind}.safetensors", trainer.model, kind, {"heldout": report, "steps": trainer.step}
     )

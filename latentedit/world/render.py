@@ -291,10 +291,13 @@ def _draw_front_hair(c: Canvas, head: _Head, a: Attrs, col: dict[str, Color]) ->
 
 
 def _draw_glasses(c: Canvas, head: _Head, a: Attrs, col: dict[str, Color]) -> None:
-    """Thick frames (about 2.5 px at 64 px) around both eyes, a bridge and the visible temples."""
-    width = 0.04
-    half_h = 0.064
-    half_w0 = 0.085 + 0.012 * float(a["eye_size"])
+    """Thick frames (2 px at 64 px) around both eyes, a bridge and the visible temples.
+
+    The lens opening holds the widest-open eye of any size, so glasses never hide eyes_open.
+    """
+    width = 0.032
+    half_h = 0.095
+    half_w0 = 0.1 + 0.015 * float(a["eye_size"])
     y = head.eye_y
     edges = []
     for x, theta in head.eyes():

@@ -34,6 +34,19 @@ class SupervisedConfig:
     blur_sigma: float = 1.0
     noise_std: float = 0.03
     seed: int = 0
+    heldout: int = 2000  # held-out renders the finished network is measured on
+
+    def validate(self) -> None:
+        from latentedit.errors import OptionError
+
+        if self.width < 8 or self.width % 2:
+            raise OptionError(
+                f"width must be an even number of at least 8 (got {self.width}): the stem has width/2 channels, "
+                "normalised in groups of 4."
+            )
+        for name in ("steps", "batch", "heldout"):
+            if getattr(self, name) < 1:
+                raise OptionError(f"{name} must be at least 1 (got {getattr(self, name)}).")
 
 
 def degrade(
