@@ -1,13 +1,15 @@
 """Where labels come from: the backend's registered scorer, or a CSV the user brings.
 
-A CSV has a header and two columns, ``key,score``: the key is a seed (an integer, for
-generated samples) or an image path (inverted on the way); the score is a number.
+A CSV has a header and a key column, then one score column (``key,score``) or one per
+attribute (``key,smile,glasses``): the key is a seed (an integer, for generated samples) or
+an image path relative to the CSV (inverted on the way); scores are finite numbers.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,32 +44,63 @@ def check_attribute(scorer: Any, attribute: str) -> None:
         raise LatentEditError(f"Unknown attribute {attribute!r}. The scorer knows: {', '.join(known)}.")
 
 
-def read_label_csv(path: Path) -> tuple[list[int], list[Path], dict[str, float]]:
-    """(seeds, image paths, key -> score) from a ``key,score`` CSV; one clear error per bad row."""
+@dataclass
+class LabelTable:
+    """The rows of a labels CSV, seeds and images apart: seeds are sampled, images inverted."""
+
+    path: Path
+    columns: list[str]
+    seeds: list[int] = field(default_factory=list)
+    seed_rows: list[list[float]] = field(default_factory=list)
+    images: list[Path] = field(default_factory=list)
+    image_rows: list[list[float]] = field(default_factory=list)
+
+    def column_for(self, attribute: str) -> str:
+        """The column holding `attribute`: its own, or the only one of a ``key,score`` file."""
+        if attribute in self.columns:
+            return attribute
+        if len(self.columns) == 1:
+            return self.columns[0]
+        raise LatentEditError(f"{self.path} has no column {attribute!r}; it has: {', '.join(self.columns)}.")
+
+    def scores(self, column: str) -> tuple[list[float], list[float]]:
+        """(scores of the seed rows, scores of the image rows) in one column."""
+        index = self.columns.index(column)
+        return [row[index] for row in self.seed_rows], [row[index] for row in self.image_rows]
+
+    def provenance(self) -> dict[str, Any]:
+        from latentedit.fileio import sha256_file
+
+        rows = len(self.seeds) + len(self.images)
+        return {"labels": str(self.path), "labels_sha256": sha256_file(self.path), "rows": rows}
+
+
+def read_label_table(path: Path) -> LabelTable:
+    """A ``key,score`` or ``key,attr1,attr2,...`` CSV with a header; one clear error per bad row."""
     if not path.is_file():
         raise LatentEditError(f"Labels file {path} not found.")
-    seeds: list[int] = []
-    images: list[Path] = []
-    scores: dict[str, float] = {}
     with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    if len(rows) < 2:
-        raise LatentEditError(f"{path}: expected a header and at least one 'key,score' row.")
+        rows = [row for row in csv.reader(handle) if row]
+    if len(rows) < 2 or len(rows[0]) < 2:
+        raise LatentEditError(f"{path}: expected a header 'key,score' (or 'key,attr1,attr2,...') and at least one row.")
+    table = LabelTable(path, [name.strip() for name in rows[0][1:]])
     for number, row in enumerate(rows[1:], start=2):
-        if len(row) < 2:
-            raise LatentEditError(f"{path}, line {number}: expected 'key,score'.")
-        key, raw = row[0].strip(), row[1].strip()
-        try:
-            score = float(raw)
-        except ValueError:
-            raise LatentEditError(f"{path}, line {number}: score {raw!r} is not a number.") from None
-        if not math.isfinite(score):
-            raise LatentEditError(f"{path}, line {number}: score {raw!r} is not finite.")
+        if len(row) != len(rows[0]):
+            raise LatentEditError(f"{path}, line {number}: expected {len(rows[0])} columns, found {len(row)}.")
+        key = row[0].strip()
+        scores = []
+        for raw in row[1:]:
+            try:
+                score = float(raw)
+            except ValueError:
+                raise LatentEditError(f"{path}, line {number}: score {raw.strip()!r} is not a number.") from None
+            if not math.isfinite(score):
+                raise LatentEditError(f"{path}, line {number}: score {raw.strip()!r} is not finite.")
+            scores.append(score)
         if key.isdigit():
-            seeds.append(int(key))
+            table.seeds.append(int(key))
+            table.seed_rows.append(scores)
         else:
-            image = Path(key) if Path(key).is_absolute() else path.parent / key
-            images.append(image)
-            key = str(image)
-        scores[key] = score
-    return seeds, images, scores
+            table.images.append(Path(key) if Path(key).is_absolute() else path.parent / key)
+            table.image_rows.append(scores)
+    return table

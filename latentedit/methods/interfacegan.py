@@ -147,25 +147,24 @@ class InterFaceGAN(VectorMethod):
         """Latents and scores for the rows of a labels CSV (seeds sampled, images inverted)."""
         import torch
 
-        from latentedit.fileio import sha256_file
         from latentedit.inversion import invert_files
-        from latentedit.labels import read_label_csv
+        from latentedit.labels import read_label_table
 
-        seeds, images, table = read_label_csv(request.labels)
-        parts, scores = [], []
-        if seeds:
+        table = read_label_table(request.labels)
+        seed_scores, image_scores = table.scores(table.column_for(request.attr))
+        parts = []
+        if table.seeds:
             with torch.inference_mode():
-                z = backend.z_for_seeds(seeds)
+                z = backend.z_for_seeds(table.seeds)
                 codes = z if options.space == "z" else backend.mapping(z)
             parts.append(codes.cpu() if options.space != "w" else codes[:, 0].cpu())
-            scores.extend(table[str(seed)] for seed in seeds)
-        if images:
+        if table.images:
             if options.space == "z":
                 raise LatentEditError(
                     "Images cannot be labelled in Z (inversion gives W+ codes); use -o space=w or w+."
                 )
-            ws = torch.cat([inv.ws for inv in invert_files(backend, images, progress=progress)])
+            ws = torch.cat([inv.ws for inv in invert_files(backend, table.images, progress=progress)])
             parts.append(ws.mean(dim=1) if options.space == "w" else ws)
-            scores.extend(table[str(path)] for path in images)
-        provenance = {"labels": str(request.labels), "labels_sha256": sha256_file(request.labels), "rows": len(scores)}
+        scores = seed_scores + image_scores
+        provenance = table.provenance()
         return torch.cat(parts), torch.tensor(scores), provenance

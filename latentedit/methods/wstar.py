@@ -12,9 +12,7 @@ One edit file holds everything: the flow weights (``flow.*``), a direction per a
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from latentedit.errors import IncompatibleEditError, LatentEditError, OptionError
@@ -155,35 +153,6 @@ def scorer_attributes(scorer: Any, requested: list[str]) -> list[str]:
     return list(requested)
 
 
-def read_label_table(path: Path) -> tuple[list[str], list[str], list[list[float]]]:
-    """(attribute names, keys, rows of scores) from a CSV ``key,attr1,attr2,...`` with a header.
-
-    A key is a seed (an integer) or an image path (relative to the CSV), as in `read_label_csv`.
-    """
-    import math
-
-    if not path.is_file():
-        raise LatentEditError(f"Labels file {path} not found.")
-    with open(path, newline="") as handle:
-        rows = [row for row in csv.reader(handle) if row]
-    if len(rows) < 2 or len(rows[0]) < 2:
-        raise LatentEditError(f"{path}: expected a header 'key,attr1,attr2,...' and at least one row.")
-    names = [name.strip() for name in rows[0][1:]]
-    keys, values = [], []
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(rows[0]):
-            raise LatentEditError(f"{path}, line {number}: expected {len(rows[0])} columns, found {len(row)}.")
-        try:
-            numbers = [float(cell) for cell in row[1:]]
-        except ValueError:
-            raise LatentEditError(f"{path}, line {number}: scores must be numbers.") from None
-        if not all(math.isfinite(value) for value in numbers):
-            raise LatentEditError(f"{path}, line {number}: scores must be finite.")
-        keys.append(row[0].strip())
-        values.append(numbers)
-    return names, keys, values
-
-
 @dataclass
 class LabelledCodes:
     """W+ codes ``[N, num_ws, w_dim]``, raw scores per attribute, and where they came from."""
@@ -211,27 +180,23 @@ def table_samples(backend: Backend, request: DiscoverRequest, progress: Progress
     """W+ codes for the rows of a labels table: seeds through the mapping, images inverted."""
     import torch
 
-    from latentedit.fileio import sha256_file
     from latentedit.inversion import invert_files
+    from latentedit.labels import read_label_table
 
-    names, keys, values = read_label_table(request.labels)
-    attributes = list(request.attrs) or names
-    missing = [name for name in attributes if name not in names]
+    table = read_label_table(request.labels)
+    attributes = list(request.attrs) or table.columns
+    missing = [name for name in attributes if name not in table.columns]
     if missing:
-        raise LatentEditError(f"{request.labels} has no column {missing[0]!r}; it has: {', '.join(names)}.")
-    seed_rows = [index for index, key in enumerate(keys) if key.isdigit()]
-    image_rows = [index for index, key in enumerate(keys) if not key.isdigit()]
+        raise LatentEditError(f"{request.labels} has no column {missing[0]!r}; it has: {', '.join(table.columns)}.")
     parts = []
-    if seed_rows:
+    if table.seeds:
         with torch.inference_mode():
-            parts.append(backend.mapping(backend.z_for_seeds([int(keys[i]) for i in seed_rows])).cpu())
-    if image_rows:
-        paths = [Path(keys[i]) if Path(keys[i]).is_absolute() else request.labels.parent / keys[i] for i in image_rows]
-        parts.append(torch.cat([inv.ws.cpu() for inv in invert_files(backend, paths, progress=progress)]))
-    order = seed_rows + image_rows
-    table = torch.tensor([values[i] for i in order], dtype=torch.float32)
-    scores = {name: table[:, names.index(name)] for name in attributes}
-    provenance = {"labels": str(request.labels), "labels_sha256": sha256_file(request.labels), "rows": len(order)}
+            parts.append(backend.mapping(backend.z_for_seeds(table.seeds)).cpu())
+    if table.images:
+        parts.append(torch.cat([inv.ws.cpu() for inv in invert_files(backend, table.images, progress=progress)]))
+    rows = torch.tensor(table.seed_rows + table.image_rows, dtype=torch.float32)
+    scores = {name: rows[:, table.columns.index(name)] for name in attributes}
+    provenance = table.provenance()
     return LabelledCodes(torch.cat(parts), scores, attributes, (), provenance)
 
 
