@@ -8,12 +8,11 @@ an image path relative to the CSV (inverted on the way); scores are finite numbe
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latentedit.errors import LatentEditError
+from latentedit.errors import LatentEditError, finite_number
 
 if TYPE_CHECKING:
     from latentedit.backend import Backend
@@ -88,15 +87,7 @@ def read_label_table(path: Path) -> LabelTable:
         if len(row) != len(rows[0]):
             raise LatentEditError(f"{path}, line {number}: expected {len(rows[0])} columns, found {len(row)}.")
         key = row[0].strip()
-        scores = []
-        for raw in row[1:]:
-            try:
-                score = float(raw)
-            except ValueError:
-                raise LatentEditError(f"{path}, line {number}: score {raw.strip()!r} is not a number.") from None
-            if not math.isfinite(score):
-                raise LatentEditError(f"{path}, line {number}: score {raw.strip()!r} is not finite.")
-            scores.append(score)
+        scores = [finite_number(raw, f"{path}, line {number}: score") for raw in row[1:]]
         if key.isdigit():
             table.seeds.append(int(key))
             table.seed_rows.append(scores)

@@ -37,7 +37,7 @@ def test_a_single_score_column_serves_any_attribute_but_a_table_must_name_it(tmp
     [
         ("key,score\n", "at least one row"),
         ("key,score\n1,abc\n", "line 2: score 'abc' is not a number"),
-        ("key,score\n1,0.5\n2,nan\n", "line 3: score 'nan' is not finite"),
+        ("key,score\n1,0.5\n2,nan\n", "line 3: score 'nan' is not a finite number"),
         ("key,a,b\n1,0.5\n", "line 2: expected 3 columns, found 2"),
     ],
 )

@@ -9,23 +9,15 @@ import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
 from latentedit.console import emit_json, out, progress_bar
-from latentedit.errors import LatentEditError
+from latentedit.errors import LatentEditError, finite_number
 
 
 def parse_dir(text: str) -> tuple[str, float | None]:
     """``smile`` -> (smile, None: the default strength); ``smile=-2`` -> (smile, -2.0)."""
-    import math
-
     name, sep, raw = text.rpartition("=")
     if not sep:
         return text, None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise LatentEditError(f"--dir {text!r}: strength {raw!r} is not a number (write NAME=STRENGTH).") from None
-    if not math.isfinite(value):
-        raise LatentEditError(f"--dir {text!r}: strength {raw!r} is not a finite number.")
-    return name, value
+    return name, finite_number(raw, f"--dir {text!r} (NAME=STRENGTH): strength")
 
 
 def apply_command(
