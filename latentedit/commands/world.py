@@ -223,13 +223,19 @@ def check_command(
 def _print_check(report: dict) -> None:
     from rich.table import Table
 
+    from latentedit.world import scoring
+
     console = out()
     table = Table("attribute", "scorer held-out", "rendered", "generated", "separability in W", title=report["backend"])
     for name, value in report["scorer_heldout"].items():
         rendered, generated = report["rendered"].get(name, {}), report["generated"].get(name, {})
         show = lambda stats: ", ".join(f"{k} {v:.3f}" for k, v in stats.items())  # noqa: E731
         separable = report["separability_w"].get(name)
-        table.add_row(name, f"{value:.3f}", show(rendered), show(generated), f"{separable:.3f}" if separable else "")
+        if name not in scoring.BINARY:
+            separable_text = ""
+        else:
+            separable_text = "one class only" if separable is None else f"{separable:.3f}"
+        table.add_row(name, f"{value:.3f}", show(rendered), show(generated), separable_text)
     console.print(table)
     if report["segmenter_heldout"]:
         console.print(f"Segmenter mean IoU: {report['segmenter_heldout']['mean_iou']:.3f}")
