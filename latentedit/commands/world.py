@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,21 +78,11 @@ def train_gan_command(
     """
     import torch
 
-    from latentedit.options import parse_options
     from latentedit.world.train.gan import GanConfig, GanTrainer
 
     if threads:
         torch.set_num_threads(threads)
-    config = parse_options(GanConfig, options)
-    checkpoint = out_dir / "checkpoint.safetensors"
-    if checkpoint.exists() and not resume:
-        raise LatentEditError(f"{checkpoint} exists; pass --resume to continue it, or choose another --out.")
-    if resume:
-        saved = out_dir / "config.json"
-        if saved.exists():
-            import json
-
-            config = GanConfig(**json.loads(saved.read_text()))
+    config = _run_config(GanConfig, out_dir, resume, options)
     trainer = GanTrainer(config, out_dir)
     if resume:
         trainer.resume()
@@ -109,12 +99,30 @@ def train_gan_command(
     out().print(f"Done: {trainer.nimg / 1000:.1f} kimg; snapshots in {out_dir / 'snapshots'}")
 
 
+def _run_config(
+    config_cls: type, out_dir: Path, resume: bool, options: list[str] | None, defaults: dict | None = None
+) -> Any:
+    """A recipe's settings. A fresh run may not overwrite a checkpoint; a resumed run keeps its
+    own settings (config.json) with any -o given now on top, e.g. a gentler blur to finish."""
+    import json
+
+    from latentedit.options import parse_options
+
+    if (out_dir / "checkpoint.safetensors").exists() and not resume:
+        raise LatentEditError(
+            f"{out_dir / 'checkpoint.safetensors'} exists; pass --resume to continue it, or choose another --out."
+        )
+    settings = dict(defaults or {})
+    if resume and (out_dir / "config.json").exists():
+        settings = json.loads((out_dir / "config.json").read_text())
+    return parse_options(config_cls, [f"{k}={v}" for k, v in settings.items()] + list(options or []))
+
+
 def _train_supervised(
     kind: str, out_dir: Path, steps: int | None, resume: bool, options: list[str] | None, quiet: bool
 ) -> None:
     import json
 
-    from latentedit.options import parse_options
     from latentedit.world.train import supervised
     from latentedit.world.weights import save_module
 
@@ -128,14 +136,7 @@ def _train_supervised(
         ),
     }
     build, loss_fn, evaluate, defaults = builders[kind]
-    checkpoint = out_dir / "checkpoint.safetensors"
-    if checkpoint.exists() and not resume:
-        raise LatentEditError(f"{checkpoint} exists; pass --resume to continue it, or choose another --out.")
-    # A resumed run keeps its own settings; any -o given now goes on top (e.g. a gentler blur to finish).
-    settings = defaults
-    if resume and (out_dir / "config.json").exists():
-        settings = json.loads((out_dir / "config.json").read_text())
-    config = parse_options(supervised.SupervisedConfig, [f"{k}={v}" for k, v in settings.items()] + list(options or []))
+    config = _run_config(supervised.SupervisedConfig, out_dir, resume, options, defaults)
     if steps is not None:
         config.steps = steps
     trainer = supervised.SupervisedTrainer(build(config), loss_fn, config, out_dir)
@@ -260,20 +261,12 @@ def train_encoder_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Train the image -> W+ encoder that starts inversion; writes world_encoder.safetensors."""
-    import json
 
     from latentedit.backend import load_backend
-    from latentedit.options import parse_options
     from latentedit.world.train.encoder import EncoderConfig, EncoderTrainer
     from latentedit.world.weights import save_module
 
-    checkpoint = out_dir / "checkpoint.safetensors"
-    if checkpoint.exists() and not resume:
-        raise LatentEditError(f"{checkpoint} exists; pass --resume to continue it, or choose another --out.")
-    if resume and (out_dir / "config.json").exists():
-        config = EncoderConfig(**json.loads((out_dir / "config.json").read_text()))
-    else:
-        config = parse_options(EncoderConfig, options)
+    config = _run_config(EncoderConfig, out_dir, resume, options)
     if steps is not None:
         config.steps = steps
     trainer = EncoderTrainer(load_backend(backend), config, out_dir)
