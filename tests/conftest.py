@@ -18,6 +18,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.delenv("LATENTEDIT_LOAD_PLUGINS", raising=False)
     monkeypatch.delenv("LATENTEDIT_DEBUG", raising=False)
     monkeypatch.delenv("LATENTEDIT_BACKEND", raising=False)
+    monkeypatch.delenv("LATENTEDIT_WEIGHTS", raising=False)
     reset_plugins()
     yield home
     reset_plugins()

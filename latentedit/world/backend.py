@@ -15,15 +15,15 @@ def embedded_backend(arg: str = "", device: str = "cpu") -> StyleGAN2Backend:
     from latentedit.checkpoints.layout import load_networks
     from latentedit.stylegan2_backend import StyleGAN2Backend
     from latentedit.world.networks import Encoder
-    from latentedit.world.weights import ENCODER, GAN, load_module, weights_dir
+    from latentedit.world.weights import ENCODER, GAN, load_module, weights_path
 
-    path = weights_dir() / GAN
+    path = weights_path(GAN)
     if not path.is_file():
         raise CheckpointError(
             f"The embedded world's generator ({path.name}) is not shipped in this build yet. "
             "Use --backend random:64 (untrained) or --backend stylegan2:FILE."
         )
     loaded = load_networks(path, device="cpu")
-    encoder_path = weights_dir() / ENCODER
+    encoder_path = weights_path(ENCODER)
     encoder = load_module(encoder_path, Encoder, "encoder") if encoder_path.is_file() else None
     return StyleGAN2Backend("embedded", loaded.G, loaded.D, encoder=encoder, device=device)

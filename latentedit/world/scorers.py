@@ -13,7 +13,7 @@ import torch
 from latentedit.world import scoring
 from latentedit.world.attributes import ATTRIBUTE_PARTS, ATTRIBUTES, PARTS
 from latentedit.world.networks import AttributeScorer, PartSegmenter
-from latentedit.world.weights import SCORER, SEGMENTER, load_module, weights_dir
+from latentedit.world.weights import SCORER, SEGMENTER, load_module, weights_path
 
 BATCH = 256
 
@@ -50,7 +50,7 @@ class WorldScorer:
     cyclic = scoring.CYCLIC
 
     def __init__(self, path: Path | None = None, device: str = "cpu") -> None:
-        self.path = path or weights_dir() / SCORER
+        self.path = path or weights_path(SCORER)
         self.device = device
         self.model = load_module(self.path, AttributeScorer, "scorer", device)
 
@@ -72,7 +72,7 @@ class WorldSegmenter:
     attribute_parts = ATTRIBUTE_PARTS
 
     def __init__(self, path: Path | None = None, device: str = "cpu") -> None:
-        self.path = path or weights_dir() / SEGMENTER
+        self.path = path or weights_path(SEGMENTER)
         self.device = device
         self.model = load_module(self.path, PartSegmenter, "segmenter", device)
 

@@ -29,6 +29,18 @@ def weights_dir() -> Path:
     return Path(str(resources.files("latentedit") / "weights"))
 
 
+def weights_path(name: str) -> Path:
+    """Where the world's `name` file is read from: ``$LATENTEDIT_WEIGHTS/name`` when that file
+    exists (to try a newer snapshot or a retrained scorer as the embedded world), else the
+    shipped one."""
+    import os
+
+    override = os.environ.get("LATENTEDIT_WEIGHTS")
+    if override and (Path(override) / name).is_file():
+        return Path(override) / name
+    return weights_dir() / name
+
+
 def save_module(path: Path, module: torch.nn.Module, kind: str, info: dict[str, Any] | None = None) -> Path:
     """Write `module` (fp16 floats) with its init kwargs and `info` (e.g. measured accuracy)."""
     tensors = {
