@@ -111,3 +111,47 @@ def test_a_network_too_narrow_to_build_is_refused_in_one_line(cli, tmp_path: Pat
     result = run(cli, "world", "train", "scorers", "--out", str(tmp_path / "s"), "-o", "width=4")
     assert result.exit_code == 2
     assert "width must be an even number of at least 8" in one_line_error(result)
+
+
+def test_encoder_command_trains_reports_and_becomes_the_embedded_worlds_encoder(
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    import json
+
+    from latentedit.backend import load_backend
+    from latentedit.checkpoints.layout import save_networks
+    from latentedit.world.weights import GAN
+    from tests.helpers import run
+
+    generator = load_backend("random:64")
+    weights = tmp_path / "weights"
+    save_networks(weights / GAN, generator.G, generator.D, source_format="latentedit")
+    tiny = ["--steps", "2", "-o", "batch=2", "-o", "width=8", "-o", "render_every=2", "-o", "heldout=4", "--quiet"]
+    result = run(
+        cli,
+        "world",
+        "train",
+        "encoder",
+        "--backend",
+        "random:64",
+        "--out",
+        str(tmp_path / "enc"),
+        "--steps",
+        "2",
+        *tiny,
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "enc" / "heldout.json").read_text())
+    assert report["images"] == 4 and report["psnr_rendered"] > 0
+
+    (tmp_path / "enc" / "world_encoder.safetensors").rename(weights / "world_encoder.safetensors")
+    monkeypatch.setenv("LATENTEDIT_WEIGHTS", str(weights))
+    assert load_backend("embedded").encoder is not None
+
+
+def test_the_encoder_recipe_refuses_a_generator_of_another_size(cli, tmp_path: Path) -> None:
+    from tests.helpers import one_line_error, run
+
+    result = run(cli, "world", "train", "encoder", "--backend", "random:32", "--out", str(tmp_path / "e"), "--quiet")
+    assert result.exit_code == 2
+    assert "learns from 64 px world renders" in one_line_error(result)

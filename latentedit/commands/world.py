@@ -261,9 +261,10 @@ def train_encoder_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Train the image -> W+ encoder that starts inversion; writes world_encoder.safetensors."""
+    import json
 
     from latentedit.backend import load_backend
-    from latentedit.world.train.encoder import EncoderConfig, EncoderTrainer
+    from latentedit.world.train.encoder import EncoderConfig, EncoderTrainer, evaluate_encoder
     from latentedit.world.weights import save_module
 
     config = _run_config(EncoderConfig, out_dir, resume, options)
@@ -275,5 +276,9 @@ def train_encoder_command(
         note(f"Resumed at step {trainer.step}.", quiet)
     with progress_bar("training encoder", quiet) as progress:
         trainer.run(progress)
-    path = save_module(out_dir / "world_encoder.safetensors", trainer.encoder, "encoder", {"steps": trainer.step})
-    out().print(f"encoder: {path}")
+    report = evaluate_encoder(trainer.backend, trainer.encoder, count=config.heldout)
+    path = save_module(
+        out_dir / "world_encoder.safetensors", trainer.encoder, "encoder", {"heldout": report, "steps": trainer.step}
+    )
+    (out_dir / "heldout.json").write_text(json.dumps(report, indent=2))
+    out().print(f"encoder: held-out {json.dumps(report)}\nweights: {path}")

@@ -33,12 +33,20 @@ class EncoderConfig:
     render_every: int = 4
     style_mixing: float = 0.5
     seed: int = 0
+    heldout: int = 200  # held-out renders and samples the finished encoder is measured on
 
 
 class EncoderTrainer(StepCheckpoint):
     def __init__(self, backend: Any, config: EncoderConfig, run_dir: Path) -> None:
+        from latentedit.errors import LatentEditError
         from latentedit.world.networks import Encoder
+        from latentedit.world.render import resolution
 
+        if backend.resolution != resolution:
+            raise LatentEditError(
+                f"The encoder recipe learns from {resolution} px world renders; backend {backend.name} "
+                f"draws {backend.resolution} px."
+            )
         self.backend, self.config, self.run_dir = backend, config, run_dir
         torch.manual_seed(config.seed)
         self.encoder = Encoder(backend.num_ws, backend.w_dim, config.width)
@@ -99,3 +107,28 @@ class EncoderTrainer(StepCheckpoint):
             if self.step % checkpoint_every == 0 or self.step == self.config.steps:
                 self.save()
         self.encoder.eval()
+
+
+@torch.inference_mode()
+def evaluate_encoder(backend: Any, encoder: torch.nn.Module, count: int = 200, batch: int = 50) -> dict[str, float]:
+    """Encoder-only reconstruction of held-out renders (mean PSNR, dB) and of generated samples
+    (PSNR and W+ error): what inversion starts from before its optimisation."""
+    from latentedit.inversion import psnr
+    from latentedit.world.train.supervised import heldout_seeds, rendered_batch
+
+    encoder.eval()
+    rendered, generated, latent = [], [], []
+    for start in range(0, count, batch):
+        images, _, _ = rendered_batch(heldout_seeds(min(batch, count - start), start))
+        rendered += psnr(backend.synthesize(encoder(images)), images)
+        ws = backend.mapping(backend.sample_z(min(batch, count - start), seed=8_000_000 + start))
+        samples = backend.synthesize(ws)
+        predicted = encoder(samples)
+        generated += psnr(backend.synthesize(predicted), samples)
+        latent.append(float(F.mse_loss(predicted, ws)) * len(ws))
+    return {
+        "psnr_rendered": float(np.mean(rendered)),
+        "psnr_generated": float(np.mean(generated)),
+        "latent_mse_generated": sum(latent) / count,
+        "images": count,
+    }
