@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -19,7 +20,9 @@ from latentedit.world.train.supervised import (
 )
 from latentedit.world.weights import load_module, save_module
 
-TINY_GAN = GanConfig(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=128, channel_max=16, batch=4)
+TINY_GAN = GanConfig(
+    resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=128, channel_max=16, batch=4, quality_samples=20
+)
 
 
 def test_gan_recipe_trains_checkpoints_and_resumes(tmp_path: Path) -> None:
@@ -29,7 +32,11 @@ def test_gan_recipe_trains_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == [
         "gan-00000kimg.safetensors",
         "grid-00000kimg.png",
+        "quality.jsonl",
     ]
+    quality = json.loads((tmp_path / "snapshots" / "quality.jsonl").read_text().splitlines()[0])
+    assert quality["snapshot"] == "gan-00000kimg.safetensors" and quality["samples"] == 20
+    assert 0 <= quality["binary_rate_gap"] <= 1 and "glasses" in quality["generated"]
     resumed = GanTrainer(TINY_GAN, tmp_path)
     resumed.resume()
     assert resumed.nimg == 12
@@ -82,8 +89,6 @@ def test_scoring_targets_decode_back_to_the_exact_values() -> None:
 
 
 def test_segmenter_command_trains_refuses_to_clobber_and_resumes_with_new_settings(cli, tmp_path: Path) -> None:
-    import json
-
     from tests.helpers import one_line_error, run
 
     run_dir = tmp_path / "seg"
@@ -116,8 +121,6 @@ def test_a_network_too_narrow_to_build_is_refused_in_one_line(cli, tmp_path: Pat
 def test_encoder_command_trains_reports_and_becomes_the_embedded_worlds_encoder(
     cli, tmp_path: Path, monkeypatch
 ) -> None:
-    import json
-
     from latentedit.backend import load_backend
     from latentedit.checkpoints.layout import save_networks
     from latentedit.world.weights import GAN

@@ -138,6 +138,26 @@ def run_check(
     return report
 
 
+def snapshot_quality(backend: Any, scorer: Any, count: int = 500) -> dict[str, Any]:
+    """A quick read of a GAN snapshot against the renderer (`count` images each): the gaps the
+    realism bars measure and the Fréchet distance, to pick snapshots by numbers during training.
+    """
+    rendered = rendered_images(count, 0)
+    generated, _ = generated_images(backend, count)
+    rendered_stats = attribute_statistics(scorer.score(rendered))
+    generated_stats = attribute_statistics(scorer.score(generated))
+    continuous = [name for name, stats in rendered_stats.items() if "mean" in stats]
+    return {
+        "samples": count,
+        "binary_rate_gap": max(abs(generated_stats[n]["rate"] - rendered_stats[n]["rate"]) for n in scoring.BINARY),
+        "mean_gap": max(abs(generated_stats[n]["mean"] - rendered_stats[n]["mean"]) for n in continuous),
+        "std_ratio_min": min(generated_stats[n]["std"] / rendered_stats[n]["std"] for n in continuous),
+        "frechet": frechet_distance(scorer.features(generated).numpy(), scorer.features(rendered).numpy()),
+        "generated": generated_stats,
+        "rendered": rendered_stats,
+    }
+
+
 def _deterministic(backend: Any) -> bool:
     from latentedit.images import to_uint8
 

@@ -43,6 +43,7 @@ class GanConfig:
     mbstd_group: int = 4
     bf16: bool = False
     seed: int = 0
+    quality_samples: int = 500  # per snapshot, scored against renders (0: skip)
 
     def generator_kwargs(self) -> dict[str, Any]:
         return {
@@ -201,7 +202,27 @@ class GanTrainer:
             )
             images = self.G_ema.synthesis(self.G_ema.mapping(z, None), noise_mode="const")
         save_png(grid(to_uint8(images), columns=4, pad=1), snapshots / f"grid-{kimg:05d}kimg.png", force=True)
+        self._log_quality(path)
         return path
+
+    def _log_quality(self, snapshot: Path) -> None:
+        """Append the snapshot's scorer-read gaps to the renderer to snapshots/quality.jsonl
+        (when the world's scorer is there), so the shipped snapshot is picked by numbers."""
+        from latentedit.backend import load_backend
+        from latentedit.errors import CheckpointError
+        from latentedit.world.check import snapshot_quality
+        from latentedit.world.scorers import WorldScorer
+
+        if self.config.quality_samples <= 0:
+            return
+        try:
+            scorer = WorldScorer()
+        except CheckpointError:
+            return
+        report = snapshot_quality(load_backend(f"stylegan2:{snapshot}"), scorer, self.config.quality_samples)
+        entry = {"kimg": self.nimg / 1000, "snapshot": snapshot.name, **report}
+        with open(snapshot.parent / "quality.jsonl", "a") as handle:
+            handle.write(json.dumps(entry) + "\n")
 
     def run(
         self,
