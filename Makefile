@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml plugins/latentedit-sefa/pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(VENV)/bin/latentedit demo
+	$(VENV)/bin/latentedit demo --force
 
 test: setup
 	$(PY) -m ruff check latentedit plugins tests benchmarks

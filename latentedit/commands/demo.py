@@ -7,19 +7,23 @@ from typing import Annotated
 
 import typer
 
-from latentedit.commands.common import DeviceOpt, QuietOpt
+from latentedit.commands.common import DeviceOpt, ForceOpt, QuietOpt
 from latentedit.console import note, out, progress_bar
-from latentedit.errors import CheckpointError
+from latentedit.errors import CheckpointError, LatentEditError
 
 DEMO_ATTRIBUTE = "smile"
 DEMO_SAMPLES = 3000
+DEMO_INVERSION_STEPS = 300
+DEMO_RESCORE_SAMPLES = 300
 DEMO_PHOTO_OFFSET = 7
 SWEEP = [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
+OUTPUTS = ("photo.png", "photo_smile_sweep.png", "photo_smile_sweep.gif")
 
 
 def demo_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's pictures.")] = Path("demo-out"),
     device: DeviceOpt = "cpu",
+    force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Find a 'smile' direction, edit a held-out face photo with it, and measure the edit.
@@ -30,6 +34,9 @@ def demo_command(
     """
     from latentedit.backend import load_backend
 
+    existing = [name for name in OUTPUTS if (out_dir / name).exists()]
+    if existing and not force:
+        raise LatentEditError(f"{out_dir / existing[0]} exists from an earlier demo; pass --force or --out DIR.")
     try:
         backend = load_backend("embedded", device)
     except CheckpointError as exc:
@@ -39,7 +46,7 @@ def demo_command(
         )
         _sample_grid(load_backend("random:64", device), out_dir)
         return
-    _full_demo(backend, out_dir, quiet)
+    _full_demo(backend, out_dir, force, quiet)
 
 
 def _sample_grid(backend, out_dir: Path) -> None:
@@ -55,7 +62,7 @@ def _sample_grid(backend, out_dir: Path) -> None:
     out().print(f"Backend {backend.name}: wrote a 16-sample grid to {path}")
 
 
-def _full_demo(backend, out_dir: Path, quiet: bool) -> None:
+def _full_demo(backend, out_dir: Path, force: bool, quiet: bool) -> None:
     import numpy as np
 
     from latentedit.editing import prepare_subjects, render
@@ -79,14 +86,15 @@ def _full_demo(backend, out_dir: Path, quiet: bool) -> None:
             InterFaceGANOptions(),
             progress,
         )
-    stored = edit.save(edit_path(edit.name, backend.name), force=True)
+    stored = edit.save(edit_path(edit.name, backend.name), force=force)
     record = sample_attributes(HELDOUT_SEED + DEMO_PHOTO_OFFSET)
     photo = out_dir / "photo.png"
     out_dir.mkdir(parents=True, exist_ok=True)
     image, _ = render_face(record)
     save_png(image, photo, force=True)
     with progress_bar("2/3 inverting the photo", quiet) as progress:
-        [subject] = prepare_subjects(backend, [Input("photo", path=photo)], InversionOptions(), progress)
+        inversion = InversionOptions(steps=DEMO_INVERSION_STEPS)
+        [subject] = prepare_subjects(backend, [Input("photo", path=photo)], inversion, progress)
     frames = [render(backend, subject, [(edit, strength)]) for strength in SWEEP]
     strip = save_png(
         grid(np.stack([subject.source, *frames]), columns=len(frames) + 1, pad=2),
@@ -94,8 +102,10 @@ def _full_demo(backend, out_dir: Path, quiet: bool) -> None:
         force=True,
     )
     gif = save_gif(frames, out_dir / "photo_smile_sweep.gif", force=True)
-    with progress_bar("3/3 re-scoring 300 samples", quiet) as progress:
-        report = rescore(backend, [edit], scorer_for(backend), samples=300, strength=3.0, progress=progress)
+    with progress_bar(f"3/3 re-scoring {DEMO_RESCORE_SAMPLES} samples", quiet) as progress:
+        report = rescore(
+            backend, [edit], scorer_for(backend), samples=DEMO_RESCORE_SAMPLES, strength=3.0, progress=progress
+        )
     cells = report["rescoring"][edit.name]
     console = out()
     console.print(
