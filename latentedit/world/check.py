@@ -143,9 +143,11 @@ def snapshot_quality(backend: Any, scorer: Any, count: int = 500) -> dict[str, A
     realism bars measure and the Fréchet distance, to pick snapshots by numbers during training.
     """
     rendered = rendered_images(count, 0)
-    generated, _ = generated_images(backend, count)
+    generated, ws = generated_images(backend, count)
+    generated_scores = scorer.score(generated)
     rendered_stats = attribute_statistics(scorer.score(rendered))
-    generated_stats = attribute_statistics(scorer.score(generated))
+    generated_stats = attribute_statistics(generated_scores)
+    separable = separability(ws, generated_scores)
     continuous = [name for name, stats in rendered_stats.items() if "mean" in stats]
     return {
         "samples": count,
@@ -153,6 +155,7 @@ def snapshot_quality(backend: Any, scorer: Any, count: int = 500) -> dict[str, A
         "mean_gap": max(abs(generated_stats[n]["mean"] - rendered_stats[n]["mean"]) for n in continuous),
         "std_ratio_min": min(generated_stats[n]["std"] / rendered_stats[n]["std"] for n in continuous),
         "frechet": frechet_distance(scorer.features(generated).numpy(), scorer.features(rendered).numpy()),
+        "separability_w": separable,
         "generated": generated_stats,
         "rendered": rendered_stats,
     }
