@@ -39,12 +39,19 @@ class InversionOptions:
     noise_lr: float = option(0.05, "Adam learning rate for the noise maps.")
     noise_regularize: float = option(1e4, "Weight of the noise autocorrelation penalty (StyleGAN2 projector).")
     batch: int = option(8, "Images optimised together.")
+    domain: float = option(
+        0.0,
+        "Weight of the in-domain regulariser |w - E(G(w))|^2 (In-Domain GAN Inversion, the inverter the "
+        "pair-direction paper uses): keeps codes where the encoder would put them. Needs an encoder.",
+    )
 
     def validate(self) -> None:
         if self.steps < 0 or self.batch < 1:
             raise OptionError("Inversion needs steps >= 0 and batch >= 1.")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise OptionError(f"Inversion lr={self.lr} must be a positive number.")
+        if not (math.isfinite(self.domain) and self.domain >= 0):
+            raise OptionError(f"Inversion domain={self.domain} must be a number >= 0.")
 
 
 @dataclass
@@ -135,6 +142,8 @@ def invert_batch(
     layers = backend.noise_layers() if options.noise else []
     noises = [layer.noise_const.detach().expand(images.shape[0], 1, -1, -1).clone() for layer in layers]
     use_perceptual = options.perceptual > 0 and backend.has_discriminator
+    if options.domain > 0 and getattr(backend, "encoder", None) is None:
+        raise OptionError(f"-o domain needs an encoder, and backend {backend.name} has none; leave domain at 0.")
     with torch.no_grad():
         target_features = _perceptual(backend, images) if use_perceptual else []
     ws.requires_grad_(True)
@@ -154,6 +163,9 @@ def invert_batch(
         if use_perceptual:
             for made, wanted in zip(_perceptual(backend, reconstructed), target_features, strict=True):
                 loss = loss + options.perceptual * (made - wanted).square().flatten(1).mean(1).sum()
+        if options.domain > 0:
+            encoded = backend.encoder(reconstructed)
+            loss = loss + options.domain * (ws - encoded).square().flatten(1).mean(1).sum()
         if noises:
             loss = loss + options.noise_regularize * _noise_penalty(noises)
         optimizer.zero_grad(set_to_none=True)
