@@ -55,16 +55,3 @@ class UnsafePickleError(CheckpointError):
 
 class FileExistsNoForceError(LatentEditError):
     """Refusing to overwrite an existing file without --force."""
-
-
-def finite_number(raw: str, what: str) -> float:
-    """`raw` as a finite float, or an error that quotes it after `what` (e.g. "line 3: score")."""
-    import math
-
-    try:
-        value = float(raw)
-    except ValueError:
-        raise LatentEditError(f"{what} {raw.strip()!r} is not a number.") from None
-    if not math.isfinite(value):
-        raise LatentEditError(f"{what} {raw.strip()!r} is not a finite number.")
-    return value

@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from latentedit.errors import FileExistsNoForceError
 
@@ -62,3 +63,10 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> Path:
+    """Atomically write `data` as indented JSON (run settings, held-out reports)."""
+    import json
+
+    return atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latentedit.errors import LatentEditError, finite_number
+from latentedit.errors import LatentEditError
+from latentedit.options import finite_number
 
 if TYPE_CHECKING:
     from latentedit.backend import Backend
@@ -55,12 +56,14 @@ class LabelTable:
     image_rows: list[list[float]] = field(default_factory=list)
 
     def column_for(self, attribute: str) -> str:
-        """The column holding `attribute`: its own, or the only one of a ``key,score`` file."""
-        if attribute in self.columns:
-            return attribute
-        if len(self.columns) == 1:
-            return self.columns[0]
-        raise LatentEditError(f"{self.path} has no column {attribute!r}; it has: {', '.join(self.columns)}.")
+        """The column holding `attribute`: its own, or the ``score`` column of a ``key,score`` file
+        (never a column named after something else: that would learn the wrong attribute)."""
+        for column in (attribute, "score"):
+            if column in self.columns:
+                return column
+        raise LatentEditError(
+            f"{self.path} has no column {attribute!r} (or 'score'); it has: {', '.join(self.columns)}."
+        )
 
     def scores(self, column: str) -> tuple[list[float], list[float]]:
         """(scores of the seed rows, scores of the image rows) in one column."""

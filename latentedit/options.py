@@ -7,7 +7,7 @@ import difflib
 import typing
 from typing import Any
 
-from latentedit.errors import OptionError
+from latentedit.errors import LatentEditError, OptionError
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off"}
@@ -128,3 +128,16 @@ def split_options(pairs: list[str] | None, *options_classes: type) -> list[list[
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise OptionError(f"Unknown option {key!r}. Valid options: {', '.join(valid)}.{hint}")
     return routed
+
+
+def finite_number(raw: str, what: str) -> float:
+    """`raw` as a finite float, or an error that quotes it after `what` (e.g. "line 3: score")."""
+    import math
+
+    try:
+        value = float(raw)
+    except ValueError:
+        raise LatentEditError(f"{what} {raw.strip()!r} is not a number.") from None
+    if not math.isfinite(value):
+        raise LatentEditError(f"{what} {raw.strip()!r} is not a finite number.")
+    return value

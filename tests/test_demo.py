@@ -42,6 +42,10 @@ def test_demo_keeps_earlier_pictures_unless_forced(cli, tiny_world, tmp_path: Pa
     assert "pass --force" in one_line_error(refused)
     assert (out / "photo.png").read_bytes() == b"an earlier result"
     assert run(cli, "demo", "--out", str(out), "--force").exit_code == 0
+    # the learned edit is the demo's too: another --out does not make it safe to replace
+    elsewhere = run(cli, "demo", "--out", str(tmp_path / "elsewhere"))
+    assert elsewhere.exit_code == 2
+    assert "demo-smile.safetensors exists from an earlier demo" in one_line_error(elsewhere)
 
 
 def test_without_the_world_gan_the_demo_says_so_and_draws_random_samples(

@@ -23,13 +23,16 @@ def test_seeds_and_images_are_read_apart_with_paths_relative_to_the_file(tmp_pat
     assert table.provenance()["rows"] == 3
 
 
-def test_a_single_score_column_serves_any_attribute_but_a_table_must_name_it(tmp_path: Path) -> None:
+def test_a_score_column_serves_any_attribute_but_another_attributes_column_does_not(tmp_path: Path) -> None:
     single = read_label_table(write(tmp_path / "one.csv", "seed,score\n1,0.3\n"))
     assert single.column_for("smile") == "score"
     several = read_label_table(write(tmp_path / "many.csv", "seed,smile,beard\n1,0.3,1\n"))
     assert several.column_for("beard") == "beard"
-    with pytest.raises(LatentEditError, match="has no column 'glasses'; it has: smile, beard"):
+    with pytest.raises(LatentEditError, match=r"has no column 'glasses' \(or 'score'\); it has: smile, beard"):
         several.column_for("glasses")
+    only_glasses = read_label_table(write(tmp_path / "glasses.csv", "seed,glasses\n1,1\n"))
+    with pytest.raises(LatentEditError, match="has no column 'smile'"):
+        only_glasses.column_for("smile")
 
 
 @pytest.mark.parametrize(

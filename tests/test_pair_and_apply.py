@@ -83,6 +83,13 @@ def test_pair_input_errors(cli, args: list[str], message: str) -> None:
     assert message in one_line_error(result)
 
 
+def test_the_in_domain_inversion_of_pairs_needs_an_encoder(cli, photos: Path) -> None:
+    pair = [str(photos / "original" / "0.png"), str(photos / "modified" / "0.png")]
+    result = run(cli, "discover", "--method", "pair", "--pair", *pair, "-o", "domain=1", *BACKEND)
+    assert result.exit_code == 2
+    assert "-o domain needs an encoder" in one_line_error(result)
+
+
 def test_empty_pair_folder(cli, tmp_path: Path) -> None:
     (tmp_path / "original").mkdir()
     (tmp_path / "modified").mkdir()

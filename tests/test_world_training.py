@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import pytest
 import torch
 
 from latentedit.world import scoring
@@ -145,7 +147,8 @@ def test_encoder_command_trains_reports_and_becomes_the_embedded_worlds_encoder(
     )
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "enc" / "heldout.json").read_text())
-    assert report["images"] == 4 and report["psnr_rendered"] > 0
+    assert report["images"] == 4
+    assert all(math.isfinite(report[key]) for key in ("psnr_rendered", "psnr_generated", "latent_mse_generated"))
 
     (tmp_path / "enc" / "world_encoder.safetensors").rename(weights / "world_encoder.safetensors")
     monkeypatch.setenv("LATENTEDIT_WEIGHTS", str(weights))
@@ -158,3 +161,34 @@ def test_the_encoder_recipe_refuses_a_generator_of_another_size(cli, tmp_path: P
     result = run(cli, "world", "train", "encoder", "--backend", "random:32", "--out", str(tmp_path / "e"), "--quiet")
     assert result.exit_code == 2
     assert "learns from 64 px world renders" in one_line_error(result)
+
+
+def test_resuming_with_another_network_size_is_refused_in_one_line(cli, tmp_path: Path) -> None:
+    from tests.helpers import one_line_error, run
+
+    tiny = ["--steps", "1", "-o", "batch=2", "-o", "heldout=2", "--quiet"]
+    assert run(cli, "world", "train", "segmenter", "--out", str(tmp_path), *tiny, "-o", "width=8").exit_code == 0
+    result = run(cli, "world", "train", "segmenter", "--out", str(tmp_path), "--resume", "-o", "width=16", *tiny)
+    assert result.exit_code == 2
+    assert "another shape than these settings make" in one_line_error(result)
+
+
+def test_a_resumed_gan_takes_the_learning_rate_given_now(tmp_path: Path) -> None:
+    GanTrainer(TINY_GAN, tmp_path).save()
+    slower = GanTrainer(GanConfig(**{**TINY_GAN.__dict__, "lr": 0.001}), tmp_path)
+    slower.resume()
+    assert slower.opt_G.param_groups[0]["lr"] == 0.001
+    assert slower.opt_D.param_groups[0]["lr"] == pytest.approx(0.001 * 16 / 17)
+
+
+def test_recipes_refuse_settings_that_cannot_train(cli, tmp_path: Path) -> None:
+    from tests.helpers import one_line_error, run
+
+    for recipe, option, message in (
+        ("encoder", "width=6", "width must be an even number of at least 8"),
+        ("encoder", "heldout=0", "heldout must be at least 1"),
+        ("gan", "batch=6", "must be a multiple of mbstd_group=4"),
+    ):
+        result = run(cli, "world", "train", recipe, "--out", str(tmp_path / recipe), "-o", option, "--quiet")
+        assert result.exit_code == 2, (recipe, option, result.output)
+        assert message in one_line_error(result)

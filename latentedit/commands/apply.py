@@ -9,7 +9,8 @@ import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
 from latentedit.console import emit_json, out, progress_bar
-from latentedit.errors import LatentEditError, finite_number
+from latentedit.errors import LatentEditError
+from latentedit.options import finite_number
 
 
 def parse_dir(text: str) -> tuple[str, float | None]:

@@ -18,6 +18,7 @@ DEMO_RESCORE_SAMPLES = 300
 DEMO_PHOTO_OFFSET = 7
 SWEEP = [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
 OUTPUTS = ("photo.png", "photo_smile_sweep.png", "photo_smile_sweep.gif")
+FALLBACK_GRID = "samples-random-64.png"
 
 
 def demo_command(
@@ -33,10 +34,13 @@ def demo_command(
     a randomly initialised StyleGAN2 instead, and says so.
     """
     from latentedit.backend import load_backend
+    from latentedit.store import edit_path
 
-    existing = [name for name in OUTPUTS if (out_dir / name).exists()]
+    # Everything the demo may write, checked before minutes of work rather than after.
+    planned = [out_dir / name for name in (*OUTPUTS, FALLBACK_GRID)] + [edit_path(f"demo-{DEMO_ATTRIBUTE}", "embedded")]
+    existing = [path for path in planned if path.exists()]
     if existing and not force:
-        raise LatentEditError(f"{out_dir / existing[0]} exists from an earlier demo; pass --force or --out DIR.")
+        raise LatentEditError(f"{existing[0]} exists from an earlier demo; pass --force to replace it.")
     try:
         backend = load_backend("embedded", device)
     except CheckpointError as exc:
@@ -56,9 +60,7 @@ def _sample_grid(backend, out_dir: Path) -> None:
 
     with torch.inference_mode():
         images = to_uint8(backend.synthesize(backend.mapping(backend.z_for_seeds(list(range(16))))))
-    path = save_png(
-        grid(images, columns=4, pad=2), out_dir / f"samples-{backend.name.replace(':', '-')}.png", force=True
-    )
+    path = save_png(grid(images, columns=4, pad=2), out_dir / FALLBACK_GRID, force=True)  # checked up front
     out().print(f"Backend {backend.name}: wrote a 16-sample grid to {path}")
 
 

@@ -114,7 +114,10 @@ def _run_config(
         )
     settings = dict(defaults or {})
     if resume and (out_dir / "config.json").exists():
-        settings = json.loads((out_dir / "config.json").read_text())
+        try:
+            settings = json.loads((out_dir / "config.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise LatentEditError(f"{out_dir / 'config.json'} cannot be read ({exc}); fix or delete it.") from None
     return parse_options(config_cls, [f"{k}={v}" for k, v in settings.items()] + list(options or []))
 
 
@@ -123,6 +126,7 @@ def _train_supervised(
 ) -> None:
     import json
 
+    from latentedit.fileio import write_json
     from latentedit.world.train import supervised
     from latentedit.world.weights import save_module
 
@@ -149,7 +153,7 @@ def _train_supervised(
     path = save_module(
         out_dir / f"world_{kind}.safetensors", trainer.model, kind, {"heldout": report, "steps": trainer.step}
     )
-    (out_dir / "heldout.json").write_text(json.dumps(report, indent=2))
+    write_json(out_dir / "heldout.json", report)
     out().print(f"{kind}: held-out {json.dumps(report)}\nweights: {path}")
 
 
@@ -235,7 +239,7 @@ def _print_check(report: dict) -> None:
         if name not in scoring.BINARY:
             separable_text = ""
         else:
-            separable_text = "one class only" if separable is None else f"{separable:.3f}"
+            separable_text = "too few of one class" if separable is None else f"{separable:.3f}"
         table.add_row(name, f"{value:.3f}", show(rendered), show(generated), separable_text)
     console.print(table)
     if report["segmenter_heldout"]:
@@ -264,6 +268,7 @@ def train_encoder_command(
     import json
 
     from latentedit.backend import load_backend
+    from latentedit.fileio import write_json
     from latentedit.world.train.encoder import EncoderConfig, EncoderTrainer, evaluate_encoder
     from latentedit.world.weights import save_module
 
@@ -280,5 +285,5 @@ def train_encoder_command(
     path = save_module(
         out_dir / "world_encoder.safetensors", trainer.encoder, "encoder", {"heldout": report, "steps": trainer.step}
     )
-    (out_dir / "heldout.json").write_text(json.dumps(report, indent=2))
+    write_json(out_dir / "heldout.json", report)
     out().print(f"encoder: held-out {json.dumps(report)}\nweights: {path}")

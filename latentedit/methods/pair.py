@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 class PairOptions:
     space: str = option("w+", "w+ keeps a direction per layer; w averages the layers into one vector.")
     steps: int = option(300, "Inversion optimisation steps per image.")
+    domain: float = option(
+        0.0, "In-domain regulariser weight for the inversions (see `latentedit invert`); needs an encoder."
+    )
     calibration_samples: int = option(2000, "Sampled latents that calibrate --strength.")
 
     def validate(self) -> None:
@@ -87,7 +90,9 @@ class PairDirection(VectorMethod):
         if not pairs:
             raise LatentEditError("Method 'pair' needs --pair BEFORE AFTER (repeatable) or --pairs-dir DIR.")
         files = [path for pair in pairs for path in pair]
-        inversions = invert_files(backend, files, InversionOptions(steps=options.steps), progress)
+        inversion = InversionOptions(steps=options.steps, domain=options.domain)
+        inversion.validate()
+        inversions = invert_files(backend, files, inversion, progress)
         codes = torch.cat([inversion.ws for inversion in inversions])
         before, after = codes[0::2], codes[1::2]
         if options.space == "w":

@@ -22,13 +22,15 @@ GENERATION_SEED = 7_000_000
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (as FID, other features)."""
-    from scipy import linalg
+    """Fréchet distance between Gaussians fitted to two feature sets (as FID, other features).
 
+    tr(sqrt(A B)) is the sum of the square roots of A B's eigenvalues, which are real and
+    non-negative for covariance matrices (up to rounding, clipped at 0).
+    """
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = linalg.sqrtm(cov_a @ cov_b)
-    return float(np.square(mu_a - mu_b).sum() + np.trace(cov_a + cov_b - 2 * np.real(root)))
+    root_trace = np.sqrt(np.clip(np.linalg.eigvals(cov_a @ cov_b).real, 0, None)).sum()
+    return float(np.square(mu_a - mu_b).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * root_trace)
 
 
 def generated_images(

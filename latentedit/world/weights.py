@@ -32,7 +32,8 @@ def weights_dir() -> Path:
 def weights_path(name: str) -> Path:
     """Where the world's `name` file is read from: ``$LATENTEDIT_WEIGHTS/name`` when that file
     exists (to try a newer snapshot or a retrained scorer as the embedded world), else the
-    shipped one."""
+    shipped one. The encoder is the exception: it is read from the generator's folder, since
+    it only fits the generator it was trained with."""
     import os
 
     override = os.environ.get("LATENTEDIT_WEIGHTS")

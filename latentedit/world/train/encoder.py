@@ -8,7 +8,6 @@ the encoder also sees "real" faces that the generator only approximates.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from latentedit.fileio import write_json
 from latentedit.methods.base import Progress, no_progress
 from latentedit.world.seeds import TRAIN_SEED_RANGE
-from latentedit.world.train.state import StepCheckpoint
+from latentedit.world.train.state import StepCheckpoint, check_recipe_sizes
 
 
 @dataclass
@@ -34,6 +34,9 @@ class EncoderConfig:
     style_mixing: float = 0.5
     seed: int = 0
     heldout: int = 200  # held-out renders and samples the finished encoder is measured on
+
+    def validate(self) -> None:
+        check_recipe_sizes(self, ("steps", "batch", "heldout"))
 
 
 class EncoderTrainer(StepCheckpoint):
@@ -97,7 +100,7 @@ class EncoderTrainer(StepCheckpoint):
 
     def run(self, progress: Progress = no_progress, checkpoint_every: int = 100) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        write_json(self.run_dir / "config.json", asdict(self.config))
         self.encoder.train()
         while self.step < self.config.steps:
             for group in self.optimizer.param_groups:

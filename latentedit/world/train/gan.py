@@ -20,9 +20,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from latentedit.fileio import write_json
 from latentedit.methods.base import Progress, no_progress
 from latentedit.world.seeds import TRAIN_SEED_RANGE
-from latentedit.world.train.state import load_state, save_state
+from latentedit.world.train.state import check_recipe_sizes, load_state, save_state
 
 
 @dataclass
@@ -44,6 +45,15 @@ class GanConfig:
     bf16: bool = False
     seed: int = 0
     quality_samples: int = 500  # per snapshot, scored against renders (0: skip)
+
+    def validate(self) -> None:
+        from latentedit.errors import OptionError
+
+        check_recipe_sizes(self, ("batch", "r1_interval", "mbstd_group"), width=None)
+        if self.batch % self.mbstd_group:
+            raise OptionError(f"batch={self.batch} must be a multiple of mbstd_group={self.mbstd_group}.")
+        if self.quality_samples and self.quality_samples < 20:
+            raise OptionError(f"quality_samples must be 0 (off) or at least 20 (got {self.quality_samples}).")
 
     def generator_kwargs(self) -> dict[str, Any]:
         return {
@@ -89,9 +99,9 @@ class GanTrainer:
         self.G = Generator(**config.generator_kwargs()).train()
         self.D = Discriminator(**config.discriminator_kwargs()).train()
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        ratio = config.r1_interval / (config.r1_interval + 1)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=(0.0, 0.99), eps=1e-8)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr * ratio, betas=(0.0, 0.99**ratio), eps=1e-8)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), betas=(0.0, 0.99), eps=1e-8)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), eps=1e-8)
+        self._set_hyperparameters()
         self.nimg = 0
         self.step = 0
         self.rng = np.random.default_rng(config.seed)
@@ -119,6 +129,15 @@ class GanTrainer:
         self.nimg, self.step = int(counters["nimg"]), int(counters["step"])
         self.rng.bit_generator.state = counters["rng"]
         torch.set_rng_state(torch.tensor(counters["torch_rng"], dtype=torch.uint8))
+        self._set_hyperparameters()  # the checkpoint holds the old ones; settings given now win
+
+    def _set_hyperparameters(self) -> None:
+        """Learning rates and D's betas from the config (D's scaled for lazy R1, as StyleGAN2)."""
+        ratio = self.config.r1_interval / (self.config.r1_interval + 1)
+        for group in self.opt_G.param_groups:
+            group["lr"] = self.config.lr
+        for group in self.opt_D.param_groups:
+            group["lr"], group["betas"] = self.config.lr * ratio, (0.0, 0.99**ratio)
 
     def _autocast(self) -> Any:
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.bf16)
@@ -215,11 +234,12 @@ class GanTrainer:
 
         if self.config.quality_samples <= 0:
             return
-        try:
-            scorer = WorldScorer()
-        except CheckpointError:
-            return
-        report = snapshot_quality(load_backend(f"stylegan2:{snapshot}"), scorer, self.config.quality_samples)
+        with torch.random.fork_rng(devices=[]):  # building networks draws from torch's RNG: keep the run's own
+            try:
+                scorer = WorldScorer()
+            except CheckpointError:
+                return
+            report = snapshot_quality(load_backend(f"stylegan2:{snapshot}"), scorer, self.config.quality_samples)
         entry = {"kimg": self.nimg / 1000, "snapshot": snapshot.name, **report}
         with open(snapshot.parent / "quality.jsonl", "a") as handle:
             handle.write(json.dumps(entry) + "\n")
@@ -234,7 +254,7 @@ class GanTrainer:
     ) -> None:
         """Train until `total_kimg`; checkpoint and snapshot on the way (resumable at any point)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        write_json(self.run_dir / "config.json", asdict(self.config))
         next_checkpoint = (self.nimg // int(checkpoint_kimg * 1000) + 1) * checkpoint_kimg * 1000
         next_snapshot = (self.nimg // int(snapshot_kimg * 1000) + 1) * snapshot_kimg * 1000
         started, start_nimg = time.perf_counter(), self.nimg

@@ -64,7 +64,15 @@ def load_state(
     tensors = load_file(str(path))
     for name, module in modules.items():
         prefix = f"module.{name}."
-        module.load_state_dict({key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)})
+        try:
+            module.load_state_dict(
+                {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
+            )
+        except RuntimeError:
+            raise CheckpointError(
+                f"{path}: its {name} network has another shape than these settings make; "
+                "resume with the run's own sizes (width, resolution, channels, ...)."
+            ) from None
     scalars = json.loads(metadata.get("optimizers", "{}"))
     for name, optimizer in optimizers.items():
         saved = scalars[name]
@@ -110,3 +118,20 @@ class StepCheckpoint:
         self.step = int(counters["step"])
         self.rng.bit_generator.state = counters["rng"]
         self.generator.set_state(torch.tensor(counters["torch_generator"], dtype=torch.uint8))
+
+
+def check_recipe_sizes(config: Any, counts: tuple[str, ...], width: str | None = "width") -> None:
+    """One-line errors for settings that cannot train: counts below 1, and a network width the
+    backbone cannot normalise (its stem has width/2 channels, in groups of 4)."""
+    from latentedit.errors import OptionError
+
+    for name in counts:
+        if getattr(config, name) < 1:
+            raise OptionError(f"{name} must be at least 1 (got {getattr(config, name)}).")
+    if width is not None:
+        value = getattr(config, width)
+        if value < 8 or value % 2:
+            raise OptionError(
+                f"{width} must be an even number of at least 8 (got {value}): the stem has {width}/2 channels, "
+                "normalised in groups of 4."
+            )

@@ -7,7 +7,6 @@ and checkpoint every `checkpoint_every` steps so a run resumes where it stopped.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -18,9 +17,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from latentedit.fileio import write_json
 from latentedit.methods.base import Progress, no_progress
 from latentedit.world.seeds import HELDOUT_SEED, TRAIN_SEED_RANGE
-from latentedit.world.train.state import StepCheckpoint
+from latentedit.world.train.state import StepCheckpoint, check_recipe_sizes
 
 
 @dataclass
@@ -37,16 +37,7 @@ class SupervisedConfig:
     heldout: int = 2000  # held-out renders the finished network is measured on
 
     def validate(self) -> None:
-        from latentedit.errors import OptionError
-
-        if self.width < 8 or self.width % 2:
-            raise OptionError(
-                f"width must be an even number of at least 8 (got {self.width}): the stem has width/2 channels, "
-                "normalised in groups of 4."
-            )
-        for name in ("steps", "batch", "heldout"):
-            if getattr(self, name) < 1:
-                raise OptionError(f"{name} must be at least 1 (got {getattr(self, name)}).")
+        check_recipe_sizes(self, ("steps", "batch", "heldout"))
 
 
 def degrade(
@@ -113,7 +104,7 @@ class SupervisedTrainer(StepCheckpoint):
 
     def run(self, progress: Progress = no_progress, checkpoint_every: int = 250) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        write_json(self.run_dir / "config.json", asdict(self.config))
         self.model.train()
         while self.step < self.config.steps:
             seeds = self.rng.integers(0, TRAIN_SEED_RANGE, size=self.config.batch).tolist()
@@ -121,8 +112,8 @@ class SupervisedTrainer(StepCheckpoint):
             images = degrade(
                 images, self.generator, self.config.blur_probability, self.config.noise_std, self.config.blur_sigma
             )
-            for group in self.optimizer.param_groups:
-                group["lr"] = self._learning_rate()
+            for group in self.optimizer.param_groups:  # from the config, also after a resume
+                group["lr"], group["weight_decay"] = self._learning_rate(), self.config.weight_decay
             loss = self.loss_fn(self.model, images, parts, records)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
