@@ -43,7 +43,7 @@ def test_separability_is_high_for_a_linear_label_and_absent_for_a_constant_one()
     assert result["beard"] is None
 
 
-def test_world_check_reports_every_number_as_json(cli) -> None:
+def test_world_check_reports_every_number_as_json_and_as_a_table(cli, capsys) -> None:
     result = run(cli, "world", "check", "--backend", "random:32", "--samples", "100", "--svm-samples", "100", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -54,3 +54,11 @@ def test_world_check_reports_every_number_as_json(cli) -> None:
     assert report["bars"]["deterministic"] is True
     assert report["bars"]["binary_rates_within_0.05"] is False
     assert all(isinstance(passed, bool) for passed in report["bars"].values())
+
+    from latentedit.commands.world import _print_check
+
+    capsys.readouterr()
+    _print_check(report)
+    printed = capsys.readouterr().out
+    assert "FAIL binary_rates_within_0.05" in printed and "PASS deterministic" in printed
+    assert "Fréchet distance" in printed
