@@ -34,3 +34,14 @@ def test_without_a_generator_the_embedded_backend_says_what_to_use_instead(
     monkeypatch.setattr(weights, "weights_dir", lambda: tmp_path)
     with pytest.raises(CheckpointError, match="not shipped in this build yet.*random:64"):
         load_backend("embedded")
+
+
+def test_the_shipped_world_loads_in_under_a_second_with_its_scorers() -> None:
+    from latentedit.labels import scorer_for
+
+    started = time.perf_counter()
+    backend = load_backend("embedded")
+    assert time.perf_counter() - started < 1.0
+    assert (backend.resolution, backend.num_ws) == (64, 10)
+    scores = scorer_for(backend).score(backend.synthesize(backend.mapping(backend.z_for_seeds([0, 1]))))
+    assert {"smile", "glasses", "hair_color=gray"} <= set(scores)
