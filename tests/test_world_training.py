@@ -21,6 +21,7 @@ from latentedit.world.train.supervised import (
     segmenter_loss,
 )
 from latentedit.world.weights import load_module, save_module
+from tests.helpers import one_line_error, run
 
 TINY_GAN = GanConfig(
     resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=128, channel_max=16, batch=4, quality_samples=20
@@ -91,8 +92,6 @@ def test_scoring_targets_decode_back_to_the_exact_values() -> None:
 
 
 def test_segmenter_command_trains_refuses_to_clobber_and_resumes_with_new_settings(cli, tmp_path: Path) -> None:
-    from tests.helpers import one_line_error, run
-
     run_dir = tmp_path / "seg"
     tiny = ["-o", "width=8", "-o", "batch=2", "-o", "heldout=4", "--quiet"]
     first = run(cli, "world", "train", "segmenter", "--out", str(run_dir), "--steps", "2", *tiny)
@@ -113,8 +112,6 @@ def test_segmenter_command_trains_refuses_to_clobber_and_resumes_with_new_settin
 
 
 def test_a_network_too_narrow_to_build_is_refused_in_one_line(cli, tmp_path: Path) -> None:
-    from tests.helpers import one_line_error, run
-
     result = run(cli, "world", "train", "scorers", "--out", str(tmp_path / "s"), "-o", "width=4")
     assert result.exit_code == 2
     assert "width must be an even number of at least 8" in one_line_error(result)
@@ -126,7 +123,6 @@ def test_encoder_command_trains_reports_and_becomes_the_embedded_worlds_encoder(
     from latentedit.backend import load_backend
     from latentedit.checkpoints.layout import save_networks
     from latentedit.world.weights import GAN
-    from tests.helpers import run
 
     generator = load_backend("random:64")
     weights = tmp_path / "weights"
@@ -156,16 +152,12 @@ def test_encoder_command_trains_reports_and_becomes_the_embedded_worlds_encoder(
 
 
 def test_the_encoder_recipe_refuses_a_generator_of_another_size(cli, tmp_path: Path) -> None:
-    from tests.helpers import one_line_error, run
-
     result = run(cli, "world", "train", "encoder", "--backend", "random:32", "--out", str(tmp_path / "e"), "--quiet")
     assert result.exit_code == 2
     assert "learns from 64 px world renders" in one_line_error(result)
 
 
 def test_resuming_with_another_network_size_is_refused_in_one_line(cli, tmp_path: Path) -> None:
-    from tests.helpers import one_line_error, run
-
     tiny = ["--steps", "1", "-o", "batch=2", "-o", "heldout=2", "--quiet"]
     assert run(cli, "world", "train", "segmenter", "--out", str(tmp_path), *tiny, "-o", "width=8").exit_code == 0
     result = run(cli, "world", "train", "segmenter", "--out", str(tmp_path), "--resume", "-o", "width=16", *tiny)
@@ -182,8 +174,6 @@ def test_a_resumed_gan_takes_the_learning_rate_given_now(tmp_path: Path) -> None
 
 
 def test_recipes_refuse_settings_that_cannot_train(cli, tmp_path: Path) -> None:
-    from tests.helpers import one_line_error, run
-
     for recipe, option, message in (
         ("encoder", "width=6", "width must be an even number of at least 8"),
         ("encoder", "heldout=0", "heldout must be at least 1"),

@@ -17,7 +17,7 @@ DEMO_INVERSION_STEPS = 300
 DEMO_RESCORE_SAMPLES = 300
 DEMO_PHOTO_OFFSET = 7
 SWEEP = [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
-OUTPUTS = ("photo.png", "photo_smile_sweep.png", "photo_smile_sweep.gif")
+PHOTO, STRIP, GIF = OUTPUTS = ("photo.png", "photo_smile_sweep.png", "photo_smile_sweep.gif")
 FALLBACK_GRID = "samples-random-64.png"
 
 
@@ -90,7 +90,7 @@ def _full_demo(backend, out_dir: Path, force: bool, quiet: bool) -> None:
         )
     stored = edit.save(edit_path(edit.name, backend.name), force=force)
     record = sample_attributes(HELDOUT_SEED + DEMO_PHOTO_OFFSET)
-    photo = out_dir / "photo.png"
+    photo = out_dir / PHOTO
     out_dir.mkdir(parents=True, exist_ok=True)
     image, _ = render_face(record)
     save_png(image, photo, force=True)
@@ -100,10 +100,10 @@ def _full_demo(backend, out_dir: Path, force: bool, quiet: bool) -> None:
     frames = [render(backend, subject, [(edit, strength)]) for strength in SWEEP]
     strip = save_png(
         grid(np.stack([subject.source, *frames]), columns=len(frames) + 1, pad=2),
-        out_dir / "photo_smile_sweep.png",
+        out_dir / STRIP,
         force=True,
     )
-    gif = save_gif(frames, out_dir / "photo_smile_sweep.gif", force=True)
+    gif = save_gif(frames, out_dir / GIF, force=True)
     with progress_bar(f"3/3 re-scoring {DEMO_RESCORE_SAMPLES} samples", quiet) as progress:
         report = rescore(
             backend, [edit], scorer_for(backend), samples=DEMO_RESCORE_SAMPLES, strength=3.0, progress=progress
