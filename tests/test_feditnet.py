@@ -17,7 +17,15 @@ import latentedit
 from latentedit.errors import BadImageError, LatentEditError, OptionError
 from latentedit.hookspecs import hookimpl
 from latentedit.methods.base import DiscoverRequest
-from latentedit.methods.feditnet import FEditNet, FEditNetOptions, fc_layers_for, load_positives, train_direction
+from latentedit.methods.feditnet import (
+    FEditNet,
+    FEditNetOptions,
+    edit_step,
+    fc_layers_for,
+    latent_scale,
+    load_positives,
+    train_direction,
+)
 from latentedit.methods.feditnet_analysis import layer_response
 from latentedit.methods.feditnet_assessor import assessor_accuracy, build_assessor
 from latentedit.methods.feditnet_losses import assessor_loss, feature_contrastive_loss, patch_nce, projection_heads
@@ -80,6 +88,18 @@ def one_hot_maps(count: int = 16) -> torch.Tensor:
     return torch.eye(count).T.reshape(1, count, side, side)
 
 
+def test_the_training_step_has_a_fixed_length_whatever_the_direction() -> None:
+    pool = torch.randn(4000, 16, generator=torch.Generator().manual_seed(0)) * torch.linspace(0.1, 2.0, 16)
+    scale = latent_scale(pool)
+    assert abs(scale - float(torch.linspace(0.1, 2.0, 16).square().mean().sqrt())) < 0.05
+    along_widest, along_narrowest = torch.eye(16)[-1] * 7.0, torch.eye(16)[0] * 0.01
+    for direction in (along_widest, along_narrowest):  # no direction buys a shorter (cheaper) step
+        assert abs(float(edit_step(direction, scale, 5.0).norm()) - 5.0 * scale) < 1e-5
+    direction = torch.nn.Parameter(torch.randn(16))
+    edit_step(direction, scale, 5.0).sum().backward()
+    assert direction.grad is not None and float(direction.grad.abs().sum()) > 0
+
+
 def test_patch_nce_is_minimal_for_identical_features() -> None:
     features = one_hot_maps()
     every = [torch.arange(16)]
@@ -117,7 +137,7 @@ def test_assessor_head_learns_a_separable_toy_set(tiny_backend) -> None:
     dark = -0.7 - 0.2 * torch.rand(8, 3, 32, 32, generator=generator)
     with torch.no_grad():
         bright_features, dark_features = assessor.features(bright), assessor.features(dark)
-    optimizer = torch.optim.Adam(assessor.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    optimizer = torch.optim.Adam(assessor.parameter_groups(1e-2, 1e-2), betas=(0.5, 0.999))
     for _ in range(100):
         loss = assessor_loss(assessor.logits(bright_features), assessor.logits(dark_features))
         optimizer.zero_grad()
@@ -130,7 +150,7 @@ def test_assessor_head_learns_a_separable_toy_set(tiny_backend) -> None:
         "assessor_accuracy_edited": 1.0,
         "assessor_accuracy": 1.0,
     }
-    assert len(assessor.parameters()) == 2  # the frozen backbone is not trained
+    assert [len(group["params"]) for group in assessor.parameter_groups(1e-2, 1e-4)] == [2]  # D stays frozen
 
 
 def test_the_assessor_learns_inside_the_training_loop(tiny_backend, bright: Path) -> None:
@@ -148,8 +168,10 @@ def test_assessor_variants_train_a_backbone_of_the_same_shape(tiny_backend) -> N
     fresh = build_assessor(tiny_backend, reuse_discriminator=False, train_backbone=False, generator=generator)
     shapes = [tuple(p.shape) for p in tiny_backend.D.parameters()]
     for assessor in (tuned, fresh):
-        assert [tuple(p.shape) for p in assessor.parameters()][2:] == shapes
-        assert all(p.requires_grad for p in assessor.parameters())
+        head, backbone = assessor.parameter_groups(5e-3, 2e-4)
+        assert (head["lr"], backbone["lr"]) == (5e-3, 2e-4)
+        assert [tuple(p.shape) for p in backbone["params"]] == shapes
+        assert all(p.requires_grad for p in backbone["params"])
     same = [torch.equal(a, b) for a, b in zip(tuned.backbone.parameters(), tiny_backend.D.parameters(), strict=True)]
     assert all(same) and not torch.equal(fresh.backbone.b32.conv0.weight, tiny_backend.D.b32.conv0.weight)
     assert not any(p.requires_grad for p in tiny_backend.D.parameters())  # the backend's D stays frozen

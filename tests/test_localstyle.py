@@ -100,6 +100,24 @@ def test_contributions_are_energy_shares_per_cluster() -> None:
     assert abs(float(m[0, 0]) - float(direct)) < 1e-4
 
 
+def test_catalog_clusters_raw_activations_unless_asked_to_standardise(tiny_backend) -> None:
+    from latentedit.methods.localstyle_catalog import build_catalog, unit_vectors
+    from latentedit.methods.localstyle_kmeans import assign
+
+    with torch.inference_mode():
+        ws = tiny_backend.mapping(tiny_backend.z_for_seeds(list(range(8))))
+    raw = build_catalog(tiny_backend, ws, "b16.conv1", 4, restarts=1)
+    scaled = build_catalog(tiny_backend, ws, "b16.conv1", 4, restarts=1, standardize=True)
+    assert torch.equal(raw.mean, torch.zeros_like(raw.mean)) and torch.equal(raw.std, torch.ones_like(raw.std))
+    assert float(scaled.mean.abs().max()) > 0 and not torch.allclose(scaled.std, torch.ones_like(scaled.std))
+    for catalog in (raw, scaled):  # the stored transform reproduces the clustering on the same samples
+        with torch.inference_mode():
+            features = tiny_backend.features(ws, ["b16.conv1"])["b16.conv1"]
+        labels, _ = assign(unit_vectors(features, catalog.mean, catalog.std), catalog.centroids)
+        shares = torch.bincount(labels, minlength=4).double() / labels.numel()
+        assert torch.allclose(shares, torch.tensor(catalog.cluster_fraction, dtype=torch.float64), atol=1e-5)
+
+
 def test_memberships_resample_to_other_resolutions_and_still_sum_to_one() -> None:
     labels = torch.randint(0, 3, (2, 8, 8), generator=torch.Generator().manual_seed(0))
     down, up = memberships(labels, 3, 4).float(), memberships(labels, 3, 16).float()

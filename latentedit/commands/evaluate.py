@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -72,16 +72,38 @@ def evaluate_command(
     if json_output:
         emit_json(report)
         return
+    targets = {edit.name: edit.attribute for edit in edits}
+    out().print(rescoring_table(report, list(scorer.columns), targets, out().width))
+    out().print(report["units"])
+
+
+def rescoring_table(report: dict, columns: list[str], targets: dict[str, str], width: int) -> Any:
+    """Edits as rows and attributes as columns, as the papers print it; transposed when that
+    does not fit the terminal (15 attributes need ~150 columns), so every number stays readable."""
     from rich.table import Table
 
-    columns = list(scorer.columns)
-    table = Table("edit", *columns, "pixel MSE", title=f"Re-scoring at strength {strength} ({samples} samples)")
-    for name, cells in report["rescoring"].items():
-        target = next((e.attribute for e in edits if e.name == name), "")
-        shown = [f"[bold]{cells[c]:+.3f}[/bold]" if c == target else f"{cells[c]:+.3f}" for c in columns]
-        table.add_row(name, *shown, f"{report['identity'][name]['pixel_mse']:.4f}")
-    out().print(table)
-    out().print(report["units"])
+    names = list(report["rescoring"])
+    title = f"Re-scoring at strength {report['strength']} ({report['samples']} samples)"
+    identity_rows = sorted({key for metrics in report["identity"].values() for key in metrics})
+
+    def cell(name: str, column: str) -> str:
+        value = f"{report['rescoring'][name][column]:+.3f}"
+        return f"[bold]{value}[/bold]" if targets.get(name) == column else value
+
+    wide_width = max(len(n) for n in names) + sum(max(len(c), 6) + 3 for c in [*columns, *identity_rows]) + 4
+    if wide_width <= width:
+        table = Table("edit", *columns, *identity_rows, title=title)
+        for name in names:
+            identity = [f"{report['identity'][name].get(key, float('nan')):.4f}" for key in identity_rows]
+            table.add_row(name, *(cell(name, c) for c in columns), *identity)
+        return table
+    table = Table("attribute", *names, title=title, caption="(attributes as rows to fit the terminal)")
+    for column in columns:
+        table.add_row(column, *(cell(name, column) for name in names))
+    table.add_section()
+    for key in identity_rows:
+        table.add_row(key, *(f"{report['identity'][name].get(key, float('nan')):.4f}" for name in names))
+    return table
 
 
 def _locality(model, edits, region, pairs, plot, heatmap, force, json_output, quiet) -> None:

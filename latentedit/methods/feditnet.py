@@ -30,18 +30,17 @@ if TYPE_CHECKING:
     from latentedit.methods.base import DiscoverRequest, Progress
     from latentedit.methods.feditnet_tuning import Tuning
 
-CALIBRATION_POOL = 1000
-"""Training latents that measure one standard deviation along v (the unit of `length`)."""
+SCALE_POOL = 1000
+"""Training latents that measure their spread (the unit of `length`)."""
 ACCURACY_SAMPLES = 64
 """Edited samples the final assessor accuracy is measured on (with all positives)."""
 
 
 @dataclass
 class FEditNetOptions:
-    """FEditNet's options. `length` (the paper's l = 5) is in calibrated units, standard deviations
-    of the training latents along v, not raw W units: W's scale differs per generator (one std
-    along a random direction is 0.61 raw units on random:64), and calibrated units are what
-    ``--strength`` uses, so l = 5 means a comparable edit on every backend."""
+    """FEditNet's options. `length` (the paper's l = 5) is in units of the training latents'
+    spread (their std along a random direction: 0.61 raw units on random:64), not raw W units:
+    W's scale differs per generator, so l = 5 means a comparable step on every backend."""
 
     space: str = option("w", "w: one direction for all layers; w+: one direction per layer.")
     steps: int = option(
@@ -49,11 +48,16 @@ class FEditNetOptions:
     )
     batch_size: int = option(4, "Sampled latents and positives per step (original code).")
     length: float = option(
-        5.0, "Edit length l of Eq. 3 while training, in standard deviations of the training latents along v (paper: 5)."
+        5.0, "Edit length l of Eq. 3 while training, in units of the training latents' spread (paper: 5)."
     )
     truncation: float = option(0.7, "Truncation of the sampled training latents (original code).")
     lr_direction: float = option(2e-3, "Adam learning rate of the direction and the projection heads (paper).")
-    lr_assessor: float = option(2e-4, "Adam learning rate of the assessor (paper).")
+    lr_assessor: float = option(
+        5e-3, "Adam learning rate of the assessor (paper: 2e-4 over 30000 steps; at 600 it stays at chance)."
+    )
+    lr_backbone: float = option(
+        2e-4, "Adam learning rate of a trained assessor backbone (train_backbone, or reuse_discriminator=false; paper)."
+    )
     betas: list[float] = option([0.5, 0.999], "Adam betas (beta1, beta2) of every optimiser (original code).")
     lambda_fc: float = option(3.0, "Global weight of the feature contrastive loss, Eq. 6 (original code's lambda_nce).")
     fc_layers: list[str] = option(
@@ -84,6 +88,7 @@ class FEditNetOptions:
             "length": self.length,
             "lr_direction": self.lr_direction,
             "lr_assessor": self.lr_assessor,
+            "lr_backbone": self.lr_backbone,
             "tau": self.tau,
             "head_channels": self.head_channels,
             "tune_steps": self.tune_steps,
@@ -273,18 +278,25 @@ def layer_weights_for(layers: list[str], weights: list[float]) -> list[float]:
     return [float(weight) for weight in weights]
 
 
-def edit_step(direction: torch.Tensor, pool: torch.Tensor, length: float) -> torch.Tensor:
-    """Eq. 3's ``l·v`` with v normalised: ``l · σ(v) · v/‖v‖``, σ(v) the std of `pool` along v.
+def latent_scale(pool: torch.Tensor) -> float:
+    """The training latents' spread along a random direction: the RMS of their per-coordinate std.
 
-    As in the original code the norm (and σ) are detached: gradients move v freely and only the
-    step's length is fixed. σ makes `length` a number of standard deviations of the training
-    latents, the unit `--strength` uses, instead of raw W units whose scale differs per generator.
+    It is the unit of `length`: fixed for a run, so l·v is a step of fixed size in W as in the
+    paper (l = 5 raw W units on FFHQ), yet comparable across generators whose W scales differ.
     """
-    from latentedit.vectors import project
+    return float(pool.flatten(1).std(dim=0).square().mean().sqrt())
 
-    unit = direction / direction.detach().norm()
-    sigma = project(pool, unit.detach()).std()
-    return length * sigma * unit
+
+def edit_step(direction: torch.Tensor, scale: float, length: float) -> torch.Tensor:
+    """Eq. 3's ``l·v`` with v normalised: ``l · scale · v/‖v‖``.
+
+    As in the original code the norm is detached: gradients move v freely and only the step's
+    length is fixed. A length measured along v itself (the std of the latents along v) lets
+    training choose the step's size by turning v towards directions in which W varies less or
+    more: on the world GAN such steps ended at 2.4 raw units with the contrastive loss and 4.1
+    without it, so λ_fc changed the edit's length as well as its direction.
+    """
+    return length * scale * direction / direction.detach().norm()
 
 
 def train_direction(
@@ -319,8 +331,8 @@ def train_direction(
     direction = torch.nn.functional.normalize(torch.randn(shape, generator=generator).flatten(), dim=0).view(shape)
     direction = torch.nn.Parameter(direction.to(device))
     latents = _sampler(backend, options, generator)
-    pool = latents(CALIBRATION_POOL)
-    pool = pool[:, 0] if options.space == "w" else pool
+    pool = latents(SCALE_POOL)
+    scale = latent_scale(pool[:, 0] if options.space == "w" else pool)
     with torch.no_grad():
         probe = backend.features(latents(1), layers)
     heads = projection_heads([int(probe[layer].shape[1]) for layer in layers], options.head_channels, generator)
@@ -330,13 +342,15 @@ def train_direction(
     betas = (float(options.betas[0]), float(options.betas[1]))
     trained = [direction, *heads.parameters()]
     direction_optimizer = torch.optim.Adam(trained, lr=options.lr_direction, betas=betas)
-    assessor_optimizer = torch.optim.Adam(assessor.parameters(), lr=options.lr_assessor, betas=betas)
+    assessor_optimizer = torch.optim.Adam(
+        assessor.parameter_groups(options.lr_assessor, options.lr_backbone), betas=betas
+    )
     history: list[dict[str, float]] = []
     for step in range(1, steps + 1):
         ws = latents(batch)
         with torch.no_grad():
             original = backend.features(ws, layers)
-        images, edited = _render(backend, ws + _broadcast(edit_step(direction, pool, options.length)), layers)
+        images, edited = _render(backend, ws + _broadcast(edit_step(direction, scale, options.length)), layers)
         picked = positives[torch.randint(len(positives), (batch,), generator=generator).to(positives.device)]
 
         edited_features = None if assessor.trains_backbone else assessor.features(images)
@@ -368,7 +382,7 @@ def train_direction(
         progress(step, steps, **values)
 
     with torch.no_grad():
-        step_vector = edit_step(direction, pool, options.length)
+        step_vector = edit_step(direction, scale, options.length)
         accuracy = {}
         if accuracy_samples:
             edited_images = backend.synthesize(latents(accuracy_samples) + _broadcast(step_vector))

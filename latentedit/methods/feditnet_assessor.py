@@ -37,10 +37,12 @@ class Assessor:
     def trains_backbone(self) -> bool:
         return self.backbone is not None
 
-    def parameters(self) -> list[torch.nn.Parameter]:
-        """What the assessor's optimiser updates."""
-        backbone = list(self.backbone.parameters()) if self.backbone is not None else []
-        return [*self.head.parameters(), *backbone]
+    def parameter_groups(self, lr_head: float, lr_backbone: float) -> list[dict]:
+        """Optimiser groups: φ at `lr_head`; a trainable backbone, if any, at `lr_backbone`."""
+        groups: list[dict] = [{"params": list(self.head.parameters()), "lr": lr_head}]
+        if self.backbone is not None:
+            groups.append({"params": list(self.backbone.parameters()), "lr": lr_backbone})
+        return groups
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """d(x): ``[N, C]``; differentiable with respect to the images (and a trainable backbone)."""

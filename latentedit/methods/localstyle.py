@@ -34,6 +34,9 @@ class LocalStyleOptions:
     k: int = option(12, "Number of clusters K (parts that split over several clusters can be merged by name).")
     samples: int = option(200, "Sampled images whose activations are clustered (the paper's N; --samples overrides).")
     restarts: int = option(3, "Seeded k-means++ restarts; the best (highest mean cosine) is kept.")
+    standardize: bool = option(
+        False, "Standardise each channel before clustering (the paper clusters raw activation vectors)."
+    )
     labels: str = option("", "Name clusters, e.g. eyes:2+5,mouth:3 (later: latentedit directions label).")
     auto_label: bool = option(False, "Name clusters after the backend's part segmenter (best IoU over the samples).")
     min_iou: float = option(0.3, "Auto-labelling leaves a part unnamed when its best IoU is below this.")
@@ -101,7 +104,15 @@ class LocalStyle(Method):
         with torch.inference_mode():
             ws = backend.mapping(backend.sample_z(count, request.seed))
         catalog = build_catalog(
-            backend, ws, options.layer, options.k, request.seed, options.restarts, segmenter, progress
+            backend,
+            ws,
+            options.layer,
+            options.k,
+            request.seed,
+            options.restarts,
+            segmenter,
+            progress,
+            standardize=options.standardize,
         )
         metrics: dict[str, Any] = {
             "kmeans_cosine": round(catalog.objective, 4),

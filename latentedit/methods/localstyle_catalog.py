@@ -1,7 +1,7 @@
 """The semantic catalog of Editing in Style (Sec. 3.1, App. A): clusters and channel contributions.
 
-Spherical k-means over the per-pixel activation vectors of one generator layer (each channel
-standardised over the samples, then each vector unit-normalised) gives K clusters and, per
+Spherical k-means over the per-pixel activation vectors of one generator layer (each vector
+unit-normalised; optionally each channel standardised first) gives K clusters and, per
 sample, a membership map U. The contribution of channel c to cluster k (Eq. 1) is
 
     M[k, c] = 1/(N·H·W) Σ_{n,h,w} A[n, c, h, w]² · U[n, k, h, w]
@@ -99,7 +99,7 @@ def _constant_input(backend: Backend, count: int) -> torch.Tensor:
 
 
 def unit_vectors(features: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """``[N, C, h, w]`` activations -> standardised, unit-normalised pixel vectors ``[N·h·w, C]``."""
+    """``[N, C, h, w]`` activations -> (standardised,) unit-normalised pixel vectors ``[N·h·w, C]``."""
     from latentedit.methods.localstyle_kmeans import unit_rows
 
     flat = features.detach().float().cpu().permute(0, 2, 3, 1).reshape(-1, features.shape[1])
@@ -193,8 +193,13 @@ def build_catalog(
     restarts: int = 3,
     segmenter: Any = None,
     progress: Progress = no_progress,
+    standardize: bool = False,
 ) -> Catalog:
-    """Cluster `layer` over the samples `ws` and compute every style layer's contributions (Eq. 1)."""
+    """Cluster `layer` over the samples `ws` and compute every style layer's contributions (Eq. 1).
+
+    As the paper, k-means sees the raw activation vectors; `standardize` first scales each
+    channel to zero mean and unit variance over the samples (stored as `mean`/`std` either way).
+    """
     import torch
 
     from latentedit.methods.localstyle_kmeans import assign, spherical_kmeans
@@ -204,7 +209,10 @@ def build_catalog(
     total = 2 * count + 1
     generator = torch.Generator().manual_seed(int(seed))
     points = _sample_points(backend, ws, layer, generator, progress, total)
-    mean, std = points.mean(dim=0), points.std(dim=0).clamp_min(1e-8)
+    if standardize:
+        mean, std = points.mean(dim=0), points.std(dim=0).clamp_min(1e-8)
+    else:
+        mean, std = torch.zeros(points.shape[1]), torch.ones(points.shape[1])
     clustering = spherical_kmeans((points - mean) / std, k, seed=seed, restarts=restarts)
     del points
     progress(count + 1, total, stage="k-means", cosine=clustering.objective)

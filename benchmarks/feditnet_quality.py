@@ -1,0 +1,156 @@
+"""Issue 5's quality bars on the embedded world: FEditNet from 30 positives against
+InterFaceGAN from 30 labelled samples (the paper's Table 2), the two ablations, and how the
+numbers grow with steps.
+
+Run: .venv/bin/python benchmarks/feditnet_quality.py [--attrs glasses,smile,beard] [--json out.json]
+     [--curve 150,300,600,1200] [--eval-samples 1000]
+As the paper ("we manually select 30 synthesized images containing the target attribute"), the
+positives are generated samples; the scorer does the selecting. InterFaceGAN's 30 labelled
+samples are 15 of those positives and 15 confident negatives, given as a labels CSV of seeds.
+Every run is re-scored by `evaluate.rescore` at strength 3 on the same held-out samples.
+A full run (3 attributes, default + 2 ablations) takes about an hour on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from latentedit.backend import load_backend
+from latentedit.evaluate import off_target, rescore
+from latentedit.images import save_png, to_uint8
+from latentedit.labels import scorer_for
+from latentedit.methods.base import DiscoverRequest, no_progress
+from latentedit.methods.feditnet import FEditNet, FEditNetOptions
+from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
+from latentedit.world.attributes import ATTRIBUTES
+
+POOL_SEED = 700_000
+"""Seeds of the pool the positives and labelled samples come from (apart from evaluation's)."""
+POSITIVES = 30
+
+
+def thresholds(attribute: str) -> tuple[float, float]:
+    """Scores that count as clearly with / clearly without the attribute."""
+    spec = ATTRIBUTES[attribute]
+    if spec.kind == "binary":
+        return 0.9, 0.1
+    span = spec.high - spec.low
+    return spec.low + 0.75 * span, spec.low + 0.35 * span
+
+
+def pick_samples(backend, scorer, attribute: str, pool: int, folder: Path) -> tuple[Path, Path]:
+    """Write 30 positive PNGs and a 15 + 15 labels CSV of seeds; return (positives dir, labels)."""
+    high, low = thresholds(attribute)
+    seeds = list(range(POOL_SEED, POOL_SEED + pool))
+    with torch.inference_mode():
+        images = backend.synthesize(backend.mapping(backend.z_for_seeds(seeds)))
+        scores = scorer.score(images)[attribute]
+    positive = [i for i in range(pool) if scores[i] >= high][:POSITIVES]
+    negative = [i for i in range(pool) if scores[i] <= low][: POSITIVES // 2]
+    if len(positive) < POSITIVES or len(negative) < POSITIVES // 2:
+        raise SystemExit(f"{attribute}: only {len(positive)} positives / {len(negative)} negatives in {pool} samples")
+    positives = folder / "positives"
+    positives.mkdir(parents=True, exist_ok=True)
+    pixels = to_uint8(images)
+    for i in positive:
+        save_png(pixels[i], positives / f"seed{seeds[i]}.png", force=True)
+    labels = folder / "labels.csv"
+    with open(labels, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["seed", "score"])
+        for i in positive[: POSITIVES // 2]:
+            writer.writerow([seeds[i], 1])
+        for i in negative:
+            writer.writerow([seeds[i], 0])
+    return positives, labels
+
+
+def feditnet(backend, attribute: str, positives: Path, name: str, **options):
+    request = DiscoverRequest(name=name, attr=attribute, positives=positives)
+    started = time.perf_counter()
+    edit = FEditNet().discover(backend, request, FEditNetOptions(**options), no_progress)
+    return edit, time.perf_counter() - started
+
+
+def interfacegan_30(backend, attribute: str, labels: Path):
+    options = InterFaceGANOptions(ratio=0.5, split=0.9)
+    request = DiscoverRequest(name=f"interfacegan30-{attribute}", attr=attribute, labels=labels)
+    return InterFaceGAN().discover(backend, request, options, no_progress)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--attrs", default="glasses,smile,beard")
+    parser.add_argument("--pool", type=int, default=1000, help="generated samples the 30 positives are picked from")
+    parser.add_argument("--eval-samples", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=None, help="override FEditNet's steps (default: its own)")
+    parser.add_argument("--curve", default="", help="comma-separated step counts for the steps curve (first attr)")
+    parser.add_argument("--no-ablations", action="store_true")
+    parser.add_argument("--work", type=Path, default=Path("runs/feditnet-quality"))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    backend = load_backend(args.backend)
+    scorer = scorer_for(backend)
+    segmenter = scorer_for(backend, kind="segmenter", required=False)
+    steps = {"steps": args.steps} if args.steps else {}
+    report: dict = {"backend": backend.name, "eval_samples": args.eval_samples, "strength": 3.0, "attributes": {}}
+
+    def measure(edits: list, attribute: str) -> dict:
+        result = rescore(backend, edits, scorer, segmenter, args.eval_samples, 3.0)
+        return {
+            edit.name: {
+                "target": result["rescoring"][edit.name][attribute],
+                "off_target": off_target(result["rescoring"][edit.name], attribute),
+                **result["identity"][edit.name],
+                "rescoring": result["rescoring"][edit.name],
+            }
+            for edit in edits
+        }
+
+    for attribute in [a for a in args.attrs.split(",") if a]:
+        positives, labels = pick_samples(backend, scorer, attribute, args.pool, args.work / attribute)
+        runs = {"feditnet": feditnet(backend, attribute, positives, f"feditnet-{attribute}", **steps)}
+        if not args.no_ablations:
+            runs["lambda_fc=0"] = feditnet(backend, attribute, positives, f"nofc-{attribute}", lambda_fc=0.0, **steps)
+            runs["reuse_discriminator=false"] = feditnet(
+                backend, attribute, positives, f"scratch-{attribute}", reuse_discriminator=False, **steps
+            )
+        baseline = interfacegan_30(backend, attribute, labels)
+        numbers = measure([edit for edit, _ in runs.values()] + [baseline], attribute)
+        row = {key: {**numbers[edit.name], "seconds": round(seconds, 1)} for key, (edit, seconds) in runs.items()}
+        row["interfacegan_30"] = numbers[baseline.name]
+        ours, theirs = row["feditnet"], row["interfacegan_30"]
+        row["bars"] = {
+            "target>=interfacegan_30": ours["target"] >= theirs["target"],
+            "off_target<interfacegan_30": ours["off_target"] < theirs["off_target"],
+        }
+        if not args.no_ablations:
+            row["bars"]["lambda_fc=0 leaks more"] = row["lambda_fc=0"]["off_target"] > ours["off_target"]
+            row["bars"]["scratch moves less"] = row["reuse_discriminator=false"]["target"] < ours["target"]
+        report["attributes"][attribute] = row
+        print(json.dumps({attribute: {k: v for k, v in row.items()}}, default=str), flush=True)
+
+    curve = [int(s) for s in args.curve.split(",") if s]
+    if curve:
+        attribute = args.attrs.split(",")[0]
+        positives = args.work / attribute / "positives"
+        report["curve"] = {"attribute": attribute, "points": []}
+        for count in curve:
+            edit, seconds = feditnet(backend, attribute, positives, f"feditnet{count}-{attribute}", steps=count)
+            point = {"steps": count, "seconds": round(seconds, 1), **measure([edit], attribute)[edit.name]}
+            report["curve"]["points"].append(point)
+            print(json.dumps({"curve": point}), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
