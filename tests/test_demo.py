@@ -28,9 +28,9 @@ def test_demo_learns_edits_a_held_out_photo_and_rescores(cli, tiny_world, tmp_pa
     out = tmp_path / "demo"
     result = run(cli, "demo", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert {"photo.png", "photo_smile_sweep.png", "photo_smile_sweep.gif"} <= {p.name for p in out.iterdir()}
-    assert "Learned 'smile' from 300 samples" in result.stdout
-    assert "Target smile" in result.stdout and "background_hue" in result.stdout
+    assert {"photo.png", "photo_yaw_sweep.png", "photo_yaw_sweep.gif"} <= {p.name for p in out.iterdir()}
+    assert "Learned 'yaw' from 300 samples" in result.stdout
+    assert "Target yaw" in result.stdout and "background_hue" in result.stdout
 
 
 def test_demo_keeps_earlier_pictures_unless_forced(cli, tiny_world, tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_demo_keeps_earlier_pictures_unless_forced(cli, tiny_world, tmp_path: Pa
     # the learned edit is the demo's too: another --out does not make it safe to replace
     elsewhere = run(cli, "demo", "--out", str(tmp_path / "elsewhere"))
     assert elsewhere.exit_code == 2
-    assert "demo-smile.safetensors exists from an earlier demo" in one_line_error(elsewhere)
+    assert "demo-yaw.safetensors exists from an earlier demo" in one_line_error(elsewhere)
 
 
 def test_without_the_world_gan_the_demo_says_so_and_draws_random_samples(

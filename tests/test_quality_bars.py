@@ -25,13 +25,14 @@ def run_benchmark(script: str, out: Path, *args: str) -> dict:
 
 
 def failed_bars(section: dict) -> list[str]:
-    """`name: bar` for every false entry of every `bars` dict (and `bar: ...` key) in a report."""
+    """`name: bar` for every false entry of every `bars` dict (and `bar: ...` key) in a report;
+    None marks a bar that does not apply (e.g. conditioning where the renderer has no partner)."""
     failures = []
     for name, row in section.items():
         if not isinstance(row, dict):
             continue
-        failures += [f"{name}: {bar}" for bar, held in row.get("bars", {}).items() if not held]
-        failures += [f"{name}: {key}" for key, held in row.items() if key.startswith("bar:") and not held]
+        failures += [f"{name}: {bar}" for bar, held in row.get("bars", {}).items() if held is False]
+        failures += [f"{name}: {key}" for key, held in row.items() if key.startswith("bar:") and held is False]
     return failures
 
 

@@ -146,7 +146,23 @@ def test_encoder_command_trains_reports_and_becomes_the_embedded_worlds_encoder(
     assert report["images"] == 4
     assert all(math.isfinite(report[key]) for key in ("psnr_rendered", "psnr_generated", "latent_mse_generated"))
 
-    (tmp_path / "enc" / "world_encoder.safetensors").rename(weights / "world_encoder.safetensors")
+    first = tmp_path / "enc" / "world_encoder.safetensors"
+    tuned = run(cli, "world", "train", "encoder", "--backend", "random:64", "--out", str(tmp_path / "tuned"), *tiny,
+                "-o", "seed=1", "--init", str(first))  # fmt: skip
+    assert tuned.exit_code == 0, tuned.output
+    from latentedit.world.networks import Encoder
+    from latentedit.world.weights import load_module
+
+    before, after = (
+        load_module(path, Encoder, "encoder").state_dict() for path in (first, tmp_path / "tuned" / first.name)
+    )
+    moved = max(float((before[key] - after[key]).abs().max()) for key in before if key != "w_avg")
+    assert moved < 0.01  # two small steps from the given weights, not a seed-1 initialisation
+    both = run(cli, "world", "train", "encoder", "--backend", "random:64", "--out", str(tmp_path / "enc"), *tiny,
+               "--resume", "--init", str(first))  # fmt: skip
+    assert both.exit_code == 2 and "Pick one" in one_line_error(both)
+
+    first.rename(weights / "world_encoder.safetensors")
     monkeypatch.setenv("LATENTEDIT_WEIGHTS", str(weights))
     assert load_backend("embedded").encoder is not None
 

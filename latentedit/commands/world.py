@@ -261,6 +261,14 @@ def train_encoder_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/world-encoder"),
     steps: StepsOpt = None,
     resume: ResumeOpt = False,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            "--init",
+            help="Start from these encoder weights (e.g. the shipped world_encoder.safetensors) to "
+            "fine-tune them for a newer generator; offsets are re-anchored at its w_avg.",
+        ),
+    ] = None,
     options: OptionsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -276,9 +284,14 @@ def train_encoder_command(
     if steps is not None:
         config.steps = steps
     trainer = EncoderTrainer(load_backend(backend), config, out_dir)
+    if resume and init is not None:
+        raise LatentEditError("--resume continues the run folder's checkpoint; --init starts a new run. Pick one.")
     if resume:
         trainer.resume()
         note(f"Resumed at step {trainer.step}.", quiet)
+    elif init is not None:
+        trainer.start_from(init)
+        note(f"Starting from the encoder weights in {init}.", quiet)
     with progress_bar("training encoder", quiet) as progress:
         trainer.run(progress)
     report = evaluate_encoder(trainer.backend, trainer.encoder, count=config.heldout)

@@ -60,6 +60,21 @@ class EncoderTrainer(StepCheckpoint):
         self.generator = torch.Generator().manual_seed(config.seed)
         self.backend.G.requires_grad_(False)
 
+    def start_from(self, path: Path) -> None:
+        """Load an encoder's weights (fine-tuning it for this generator) and re-anchor its
+        offsets at this generator's w_avg; the optimiser starts fresh."""
+        from latentedit.errors import CheckpointError
+        from latentedit.world.networks import Encoder
+        from latentedit.world.weights import load_module
+
+        start = load_module(Path(path), Encoder, "encoder")
+        if start.init_kwargs != self.encoder.init_kwargs:
+            raise CheckpointError(
+                f"{path}: encoder of shape {start.init_kwargs}, this run builds {self.encoder.init_kwargs}."
+            )
+        self.encoder.load_state_dict(start.state_dict())
+        self.encoder.w_avg.copy_(self.backend.w_avg.detach().cpu())
+
     def checkpointed(self) -> tuple[dict[str, torch.nn.Module], dict[str, torch.optim.Optimizer]]:
         return {"encoder": self.encoder}, {"opt": self.optimizer}
 
