@@ -90,19 +90,21 @@ def rescoring_table(report: dict, columns: list[str], targets: dict[str, str], w
         value = f"{report['rescoring'][name][column]:+.3f}"
         return f"[bold]{value}[/bold]" if targets.get(name) == column else value
 
+    def identity_cell(name: str, key: str) -> str:
+        return f"{report['identity'][name].get(key, float('nan')):.4f}"
+
     wide_width = max(len(n) for n in names) + sum(max(len(c), 6) + 3 for c in [*columns, *identity_rows]) + 4
     if wide_width <= width:
         table = Table("edit", *columns, *identity_rows, title=title)
         for name in names:
-            identity = [f"{report['identity'][name].get(key, float('nan')):.4f}" for key in identity_rows]
-            table.add_row(name, *(cell(name, c) for c in columns), *identity)
+            table.add_row(name, *(cell(name, c) for c in columns), *(identity_cell(name, k) for k in identity_rows))
         return table
     table = Table("attribute", *names, title=title, caption="(attributes as rows to fit the terminal)")
     for column in columns:
         table.add_row(column, *(cell(name, column) for name in names))
     table.add_section()
     for key in identity_rows:
-        table.add_row(key, *(f"{report['identity'][name].get(key, float('nan')):.4f}" for name in names))
+        table.add_row(key, *(identity_cell(name, key) for name in names))
     return table
 
 
