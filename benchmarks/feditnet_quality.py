@@ -3,7 +3,7 @@ InterFaceGAN from 30 labelled samples (the paper's Table 2), the two ablations, 
 numbers grow with steps.
 
 Run: .venv/bin/python benchmarks/feditnet_quality.py [--attrs glasses,smile,beard] [--json out.json]
-     [--curve 150,300,600,1200] [--eval-samples 1000]
+     [--curve 150,300,600,1200] [--eval-samples 1000] [--variants '[{"lambda_fc": 0.1}]']
 As the paper ("we manually select 30 synthesized images containing the target attribute"), the
 positives are generated samples; the scorer does the selecting. InterFaceGAN's 30 labelled
 samples are 15 of those positives and 15 confident negatives, given as a labels CSV of seeds.
@@ -93,6 +93,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="override FEditNet's steps (default: its own)")
     parser.add_argument("--curve", default="", help="comma-separated step counts for the steps curve (first attr)")
     parser.add_argument("--no-ablations", action="store_true")
+    parser.add_argument(
+        "--variants",
+        type=json.loads,
+        default=[],
+        help="JSON list of extra FEditNet option sets to run beside the default, e.g. '[{\"lambda_fc\": 0.1}]'",
+    )
     parser.add_argument("--work", type=Path, default=Path("runs/feditnet-quality"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -122,6 +128,9 @@ def main() -> None:
             runs["reuse_discriminator=false"] = feditnet(
                 backend, attribute, positives, f"scratch-{attribute}", reuse_discriminator=False, **steps
             )
+        for index, variant in enumerate(args.variants):
+            key = ",".join(f"{name}={value}" for name, value in variant.items())
+            runs[key] = feditnet(backend, attribute, positives, f"variant{index}-{attribute}", **{**steps, **variant})
         baseline = interfacegan_30(backend, attribute, labels)
         numbers = measure([edit for edit, _ in runs.values()] + [baseline], attribute)
         row = {key: {**numbers[edit.name], "seconds": round(seconds, 1)} for key, (edit, seconds) in runs.items()}

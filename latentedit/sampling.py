@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from latentedit.methods.base import Progress, no_progress
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from latentedit.backend import Backend
@@ -47,3 +48,30 @@ def sample(backend: Backend, count: int, seed: int, scorer: Any = None, progress
             progress(min(start + BATCH, count), count)
     scores = {key: torch.cat([part[key] for part in score_parts]) for key in score_parts[0]} if score_parts else {}
     return Samples(z.cpu(), torch.cat(ws_parts), scores)
+
+
+def seed_images(
+    backend: Backend,
+    seeds: list[int],
+    truncation: float = 1.0,
+    noise_mode: str = "const",
+    progress: Progress = no_progress,
+) -> np.ndarray:
+    """Uint8 images ``[N, H, W, 3]`` for `seeds`, each mapped and synthesised on its own.
+
+    Why one at a time: a batch's float sums differ from a single image's in the last bits
+    (5e-6 on the world GAN), which now and then flips a pixel by one level, and a seed must give
+    the same PNG whichever seeds are drawn with it.
+    """
+    import numpy as np
+    import torch
+
+    from latentedit.images import to_uint8
+
+    images = []
+    with torch.inference_mode():
+        for done, seed in enumerate(seeds, start=1):
+            ws = backend.mapping(backend.z_for_seeds([seed]), truncation=truncation)
+            images.append(to_uint8(backend.synthesize(ws, noise_mode=noise_mode)))
+            progress(done, len(seeds))
+    return np.concatenate(images)

@@ -21,6 +21,18 @@ def test_one_png_per_seed_and_identical_bytes_for_the_same_seed(cli, tmp_path: P
     assert Image.open(tmp_path / "a/seed0003.png").size == (32, 32)
 
 
+def test_a_seed_gives_the_same_pixels_whichever_seeds_come_with_it() -> None:
+    import numpy as np
+
+    from latentedit.backend import load_backend
+    from latentedit.sampling import seed_images
+
+    backend = load_backend("random:64")
+    together = seed_images(backend, list(range(12)))
+    for seed in (0, 5, 11):
+        assert np.array_equal(together[seed], seed_images(backend, [seed])[0])
+
+
 def test_grid_and_truncation(cli, tmp_path: Path) -> None:
     result = run(
         cli,

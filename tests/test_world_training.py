@@ -198,3 +198,26 @@ def test_recipes_refuse_settings_that_cannot_train(cli, tmp_path: Path) -> None:
         result = run(cli, "world", "train", recipe, "--out", str(tmp_path / recipe), "-o", option, "--quiet")
         assert result.exit_code == 2, (recipe, option, result.output)
         assert message in one_line_error(result)
+
+
+def test_render_workers_feed_the_same_faces_as_rendering_in_line() -> None:
+    import numpy as np
+
+    from latentedit.world.train.gan import RealFaces
+
+    in_line = RealFaces(np.random.default_rng(3), batch=4, resolution=16)
+    ahead = RealFaces(np.random.default_rng(3), batch=4, resolution=16, workers=1)
+    try:
+        for _ in range(3):
+            assert torch.equal(in_line.next(), ahead.next())
+    finally:
+        ahead.close()
+
+
+def test_gan_training_on_a_missing_gpu_is_refused_in_one_line(cli, tmp_path: Path) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = run(cli, "world", "train", "gan", "--out", str(tmp_path), "--device", "cuda", "--quiet")
+    assert result.exit_code == 2
+    assert "no CUDA GPU is available" in one_line_error(result)
+    assert not (tmp_path / "checkpoint.safetensors").exists()

@@ -11,8 +11,6 @@ from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt,
 from latentedit.console import emit_json, note, out, progress_bar
 from latentedit.errors import LatentEditError
 
-BATCH = 16
-
 
 def generate_command(
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds to draw: '0-7', '1,3,5' or '0-3,10'.")] = "0-7",
@@ -33,11 +31,10 @@ def generate_command(
     """Generate images from seeds. The same seed always gives the same PNG."""
     import math
 
-    import torch
-
     from latentedit.backend import load_backend
     from latentedit.fileio import check_writable
-    from latentedit.images import grid, save_png, to_uint8
+    from latentedit.images import grid, save_png
+    from latentedit.sampling import seed_images
 
     seed_list = parse_seeds(seeds)
     if not math.isfinite(truncation) or not 0.0 <= truncation <= 2.0:
@@ -52,16 +49,8 @@ def generate_command(
     model = load_backend(backend, device)
     if model.name.startswith("random"):
         note("[yellow]Note: backend random has untrained weights; the images are not faces.[/yellow]", quiet)
-    images = []
-    with torch.inference_mode(), progress_bar("generating", quiet or json_output) as progress:
-        for start in range(0, len(seed_list), BATCH):
-            chunk = seed_list[start : start + BATCH]
-            ws = model.mapping(model.z_for_seeds(chunk), truncation=truncation)
-            images.append(to_uint8(model.synthesize(ws, noise_mode=noise_mode)))
-            progress(start + len(chunk), len(seed_list))
-    import numpy as np
-
-    array = np.concatenate(images)
+    with progress_bar("generating", quiet or json_output) as progress:
+        array = seed_images(model, seed_list, truncation, noise_mode, progress)
     written = [str(save_png(image, path, force)) for image, path in zip(array, targets, strict=True)] if targets else []
     if grid_path:
         written.append(str(save_png(grid(array), grid_path, force)))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from latentedit.commands.common import ForceOpt, JsonOpt, OptionsOpt, QuietOpt
+from latentedit.commands.common import DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
 from latentedit.console import emit_json, note, out, progress_bar
 from latentedit.errors import LatentEditError
 from latentedit.world.seeds import HELDOUT_SEED
@@ -69,21 +69,34 @@ def train_gan_command(
     threads: Annotated[
         int | None, typer.Option("--threads", min=1, help="Torch CPU threads (default: all cores).")
     ] = None,
+    device: DeviceOpt = "cpu",
+    render_workers: Annotated[
+        int,
+        typer.Option(
+            "--render-workers",
+            min=0,
+            help="Processes that render real faces ahead of training (0: in line). "
+            "On a GPU the renderer is the bottleneck: use about one per free CPU core.",
+        ),
+    ] = 0,
     quiet: QuietOpt = False,
 ) -> None:
     """Train the world's StyleGAN2 on renderer faces (CPU is enough; checkpoints let it resume).
 
     Options (-o KEY=VALUE) are the recipe's: resolution, channel_base, channel_max, batch, lr,
     r1_gamma, r1_interval, style_mixing, ema_kimg, bf16, seed, ...
+    A run may move between devices: a checkpoint written on a GPU resumes on the CPU and back.
     """
     import torch
 
+    from latentedit.backend import check_device
     from latentedit.world.train.gan import GanConfig, GanTrainer
 
+    check_device(device)
     if threads:
         torch.set_num_threads(threads)
     config = _run_config(GanConfig, out_dir, resume, options)
-    trainer = GanTrainer(config, out_dir)
+    trainer = GanTrainer(config, out_dir, device=device, render_workers=render_workers)
     if resume:
         trainer.resume()
         note(f"Resumed at {trainer.nimg / 1000:.1f} kimg.", quiet)

@@ -59,7 +59,11 @@ class FEditNetOptions:
         2e-4, "Adam learning rate of a trained assessor backbone (train_backbone, or reuse_discriminator=false; paper)."
     )
     betas: list[float] = option([0.5, 0.999], "Adam betas (beta1, beta2) of every optimiser (original code).")
-    lambda_fc: float = option(3.0, "Global weight of the feature contrastive loss, Eq. 6 (original code's lambda_nce).")
+    lambda_fc: float = option(
+        0.1,
+        "Global weight of the feature contrastive loss, Eq. 6 (original code's lambda_nce = 3; at 3 the "
+        "direction settles where the world GAN's features barely change: see docs/feditnet.md).",
+    )
     fc_layers: list[str] = option(
         [], "Generator layers of the contrastive loss; empty: the original's choice scaled to the resolution."
     )

@@ -5,6 +5,9 @@ StyleGAN2-ADA's recipe at small scale: non-saturating logistic loss, lazy R1 on 
 path-length regulariser (as ADA's small-data configs). R1 γ=0.5 matters: γ=0.05 collapsed
 modes at 64 px in the planning prototype. bf16 autocast is off by default: it halved step time
 on CPUs with native bf16, but these machines (AVX2 only) emulate it and run ~10x slower.
+
+The same code trains on a GPU (``device="cuda"``); there the renderer, not the networks, is
+the bottleneck, so `render_workers` processes draw the real faces ahead of the training loop.
 """
 
 from __future__ import annotations
@@ -80,24 +83,65 @@ class GanConfig:
 def real_batch(rng: np.random.Generator, batch: int, resolution: int) -> torch.Tensor:
     """A batch of renderer faces from training seeds, as [-1, 1] NCHW floats."""
     from latentedit.images import from_uint8
+
+    return from_uint8(_render_images(rng.integers(0, TRAIN_SEED_RANGE, size=batch).tolist(), resolution))
+
+
+def _render_images(seeds: list[int], resolution: int) -> np.ndarray:
+    """Uint8 faces for `seeds` (module level, so worker processes can run it)."""
     from latentedit.world.render import render_batch
 
-    seeds = rng.integers(0, TRAIN_SEED_RANGE, size=batch).tolist()
-    images, _, _ = render_batch(seeds, size=resolution)
-    return from_uint8(images)
+    return render_batch(seeds, size=resolution)[0]
+
+
+class RealFaces:
+    """Batches of real faces, rendered in line or, with `workers`, ahead of time in processes.
+
+    Seeds always come from the trainer's random stream in order, so a run sees the same faces
+    with any number of workers. A checkpoint stores the stream after the batches rendered ahead,
+    so those few batches are skipped after a resume (which faces, not their statistics, change).
+    """
+
+    def __init__(self, rng: np.random.Generator, batch: int, resolution: int, workers: int = 0) -> None:
+        self.rng, self.batch, self.resolution = rng, batch, resolution
+        self.pending: list[Any] = []
+        self.pool = None
+        if workers > 0:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: the trainer may already hold CUDA state, which a fork must not copy
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            self.depth = 2 * workers
+
+    def next(self) -> torch.Tensor:
+        from latentedit.images import from_uint8
+
+        if self.pool is None:
+            return real_batch(self.rng, self.batch, self.resolution)
+        while len(self.pending) < self.depth:
+            seeds = self.rng.integers(0, TRAIN_SEED_RANGE, size=self.batch).tolist()
+            self.pending.append(self.pool.submit(_render_images, seeds, self.resolution))
+        return from_uint8(self.pending.pop(0).result())
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool, self.pending = None, []
 
 
 class GanTrainer:
     """Holds the networks and optimisers; `run` trains to a kimg budget with checkpoints."""
 
-    def __init__(self, config: GanConfig, run_dir: Path) -> None:
+    def __init__(self, config: GanConfig, run_dir: Path, device: str = "cpu", render_workers: int = 0) -> None:
         from latentedit.nets import Discriminator, Generator
 
         self.config = config
         self.run_dir = run_dir
+        self.device = torch.device(device)
         torch.manual_seed(config.seed)
-        self.G = Generator(**config.generator_kwargs()).train()
-        self.D = Discriminator(**config.discriminator_kwargs()).train()
+        self.G = Generator(**config.generator_kwargs()).train().to(self.device)
+        self.D = Discriminator(**config.discriminator_kwargs()).train().to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.opt_G = torch.optim.Adam(self.G.parameters(), betas=(0.0, 0.99), eps=1e-8)
         self.opt_D = torch.optim.Adam(self.D.parameters(), eps=1e-8)
@@ -105,6 +149,7 @@ class GanTrainer:
         self.nimg = 0
         self.step = 0
         self.rng = np.random.default_rng(config.seed)
+        self.reals = RealFaces(self.rng, config.batch, config.resolution, render_workers)
         self.G.to(memory_format=torch.channels_last)
         self.D.to(memory_format=torch.channels_last)
 
@@ -122,6 +167,8 @@ class GanTrainer:
         counters = {"nimg": self.nimg, "step": self.step, "config": asdict(self.config)}
         counters["rng"] = self.rng.bit_generator.state
         counters["torch_rng"] = torch.get_rng_state().tolist()
+        if self.device.type == "cuda":
+            counters["cuda_rng"] = torch.cuda.get_rng_state(self.device).tolist()
         save_state(self.checkpoint_path, self._modules(), self._optimizers(), counters)
 
     def resume(self) -> None:
@@ -129,6 +176,8 @@ class GanTrainer:
         self.nimg, self.step = int(counters["nimg"]), int(counters["step"])
         self.rng.bit_generator.state = counters["rng"]
         torch.set_rng_state(torch.tensor(counters["torch_rng"], dtype=torch.uint8))
+        if self.device.type == "cuda" and "cuda_rng" in counters:
+            torch.cuda.set_rng_state(torch.tensor(counters["cuda_rng"], dtype=torch.uint8), self.device)
         self._set_hyperparameters()  # the checkpoint holds the old ones; settings given now win
 
     def _set_hyperparameters(self) -> None:
@@ -140,11 +189,11 @@ class GanTrainer:
             group["lr"], group["betas"] = self.config.lr * ratio, (0.0, 0.99**ratio)
 
     def _autocast(self) -> Any:
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.bf16)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.bf16)
 
     def _generate(self, batch: int) -> torch.Tensor:
         """Fakes with style mixing: from a random cutoff, layers take a second latent's w."""
-        z = torch.randn(batch, self.config.z_dim)
+        z = torch.randn(batch, self.config.z_dim, device=self.device)
         ws = self.G.mapping(z, None)
         if self.config.style_mixing > 0 and torch.rand(()) < self.config.style_mixing:
             cutoff = int(torch.randint(1, ws.shape[1], ()))
@@ -167,7 +216,7 @@ class GanTrainer:
 
         self.G.requires_grad_(False)
         self.D.requires_grad_(True)
-        reals = real_batch(self.rng, config.batch, config.resolution).contiguous(memory_format=torch.channels_last)
+        reals = self.reals.next().to(self.device).contiguous(memory_format=torch.channels_last)
         with torch.no_grad(), self._autocast():
             fakes = self._generate(config.batch)
         with self._autocast():
@@ -219,7 +268,7 @@ class GanTrainer:
             z = torch.stack(
                 [torch.randn(self.config.z_dim, generator=torch.Generator().manual_seed(s)) for s in range(16)]
             )
-            images = self.G_ema.synthesis(self.G_ema.mapping(z, None), noise_mode="const")
+            images = self.G_ema.synthesis(self.G_ema.mapping(z.to(self.device), None), noise_mode="const").cpu()
         save_png(grid(to_uint8(images), columns=4, pad=1), snapshots / f"grid-{kimg:05d}kimg.png", force=True)
         self._log_quality(path)
         return path
@@ -258,17 +307,20 @@ class GanTrainer:
         next_checkpoint = (self.nimg // int(checkpoint_kimg * 1000) + 1) * checkpoint_kimg * 1000
         next_snapshot = (self.nimg // int(snapshot_kimg * 1000) + 1) * snapshot_kimg * 1000
         started, start_nimg = time.perf_counter(), self.nimg
-        while self.nimg < total_kimg * 1000:
-            metrics = self.train_step()
-            rate = (self.nimg - start_nimg) / 1000 / max(time.perf_counter() - started, 1e-9) * 3600
-            progress(self.nimg // 1000, int(total_kimg), kimg_per_h=rate, **metrics)
-            if self.nimg >= next_checkpoint or self.nimg >= total_kimg * 1000:
-                self.save()
-                next_checkpoint += checkpoint_kimg * 1000
-                if log is not None:
-                    with open(log, "a") as handle:
-                        entry = {"kimg": self.nimg / 1000, "kimg_per_h": rate, "time": time.time(), **metrics}
-                        handle.write(json.dumps(entry) + "\n")
-            if self.nimg >= next_snapshot:
-                self.snapshot()
-                next_snapshot += snapshot_kimg * 1000
+        try:
+            while self.nimg < total_kimg * 1000:
+                metrics = self.train_step()
+                rate = (self.nimg - start_nimg) / 1000 / max(time.perf_counter() - started, 1e-9) * 3600
+                progress(self.nimg // 1000, int(total_kimg), kimg_per_h=rate, **metrics)
+                if self.nimg >= next_checkpoint or self.nimg >= total_kimg * 1000:
+                    self.save()
+                    next_checkpoint += checkpoint_kimg * 1000
+                    if log is not None:
+                        with open(log, "a") as handle:
+                            entry = {"kimg": self.nimg / 1000, "kimg_per_h": rate, "time": time.time(), **metrics}
+                            handle.write(json.dumps(entry) + "\n")
+                if self.nimg >= next_snapshot:
+                    self.snapshot()
+                    next_snapshot += snapshot_kimg * 1000
+        finally:
+            self.reals.close()
