@@ -80,13 +80,6 @@ class GanConfig:
         }
 
 
-def real_batch(rng: np.random.Generator, batch: int, resolution: int) -> torch.Tensor:
-    """A batch of renderer faces from training seeds, as [-1, 1] NCHW floats."""
-    from latentedit.images import from_uint8
-
-    return from_uint8(_render_images(rng.integers(0, TRAIN_SEED_RANGE, size=batch).tolist(), resolution))
-
-
 def _render_images(seeds: list[int], resolution: int) -> np.ndarray:
     """Uint8 faces for `seeds` (module level, so worker processes can run it)."""
     from latentedit.world.render import render_batch
@@ -114,14 +107,17 @@ class RealFaces:
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             self.depth = 2 * workers
 
+    def _seeds(self) -> list[int]:
+        return self.rng.integers(0, TRAIN_SEED_RANGE, size=self.batch).tolist()
+
     def next(self) -> torch.Tensor:
+        """The next batch of training faces as [-1, 1] NCHW floats."""
         from latentedit.images import from_uint8
 
         if self.pool is None:
-            return real_batch(self.rng, self.batch, self.resolution)
+            return from_uint8(_render_images(self._seeds(), self.resolution))
         while len(self.pending) < self.depth:
-            seeds = self.rng.integers(0, TRAIN_SEED_RANGE, size=self.batch).tolist()
-            self.pending.append(self.pool.submit(_render_images, seeds, self.resolution))
+            self.pending.append(self.pool.submit(_render_images, self._seeds(), self.resolution))
         return from_uint8(self.pending.pop(0).result())
 
     def close(self) -> None:
