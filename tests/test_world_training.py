@@ -12,6 +12,7 @@ import torch
 from latentedit.world import scoring
 from latentedit.world.render import render_batch
 from latentedit.world.train.gan import GanConfig, GanTrainer
+from latentedit.world.train.state import load_state, save_state
 from latentedit.world.train.supervised import (
     SupervisedConfig,
     SupervisedTrainer,
@@ -189,11 +190,55 @@ def test_a_resumed_gan_takes_the_learning_rate_given_now(tmp_path: Path) -> None
     assert slower.opt_D.param_groups[0]["lr"] == pytest.approx(0.001 * 16 / 17)
 
 
+def test_the_path_length_regulariser_evens_out_how_far_steps_in_w_move_the_image(tmp_path: Path) -> None:
+    config = GanConfig(**{**TINY_GAN.__dict__, "pl_weight": 2.0, "pl_interval": 1})
+    trainer = GanTrainer(config, tmp_path)
+    assert trainer.opt_G.param_groups[0]["lr"] == pytest.approx(config.lr / 2)  # lazy: scaled as StyleGAN2
+    first = trainer.train_step()["path_length"]
+    assert trainer.pl_mean == pytest.approx(first)  # switched on late, the target starts where the run is
+    mapping_before = [p.clone() for p in trainer.G.mapping.parameters()]
+    torch.manual_seed(0)
+    trainer.path_length_step()
+    assert any(not torch.equal(a, b) for a, b in zip(mapping_before, trainer.G.mapping.parameters(), strict=True))
+    trainer.save()
+    resumed = GanTrainer(config, tmp_path)
+    resumed.resume()
+    assert resumed.pl_mean == trainer.pl_mean != 0
+
+
+def test_the_mapping_network_can_learn_faster_than_the_synthesis_network(tmp_path: Path) -> None:
+    trainer = GanTrainer(GanConfig(**{**TINY_GAN.__dict__, "mapping_lr_scale": 10.0}), tmp_path)
+    synthesis, mapping = trainer.opt_G.param_groups
+    assert mapping["lr"] == pytest.approx(10 * synthesis["lr"])
+    assert {id(p) for p in mapping["params"]} == {id(p) for p in trainer.G.mapping.parameters()}
+
+
+def test_a_checkpoint_with_one_generator_parameter_group_resumes_into_two(tmp_path: Path) -> None:
+    """Checkpoints from before the mapping had its own learning rate still resume, state intact."""
+    trainer = GanTrainer(TINY_GAN, tmp_path)
+    trainer.train_step()
+    everything = [p for group in trainer.opt_G.param_groups for p in group["params"]]
+    old_style = torch.optim.Adam(everything, betas=(0.0, 0.99))
+    one_group = [old_style.state_dict()["param_groups"][0]]
+    old_style.load_state_dict({**trainer.opt_G.state_dict(), "param_groups": one_group})
+    counters = {"nimg": 4, "step": 1}
+    save_state(trainer.checkpoint_path, trainer._modules(), {"G": old_style, "D": trainer.opt_D}, counters)
+    resumed = GanTrainer(TINY_GAN, tmp_path)
+    load_state(resumed.checkpoint_path, resumed._modules(), resumed._optimizers())
+    sizes = [len(group["params"]) for group in trainer.opt_G.param_groups]
+    assert [len(group["params"]) for group in resumed.opt_G.param_groups] == sizes
+    saved_moments = [trainer.opt_G.state[p]["exp_avg"] for p in everything]
+    loaded = [p for group in resumed.opt_G.param_groups for p in group["params"]]
+    assert all(torch.equal(a, resumed.opt_G.state[p]["exp_avg"]) for a, p in zip(saved_moments, loaded, strict=True))
+
+
 def test_recipes_refuse_settings_that_cannot_train(cli, tmp_path: Path) -> None:
     for recipe, option, message in (
         ("encoder", "width=6", "width must be an even number of at least 8"),
         ("encoder", "heldout=0", "heldout must be at least 1"),
         ("gan", "batch=6", "must be a multiple of mbstd_group=4"),
+        ("gan", "pl_weight=-1", "pl_weight must be >= 0"),
+        ("gan", "mapping_lr_scale=0", "mapping_lr_scale must be > 0"),
     ):
         result = run(cli, "world", "train", recipe, "--out", str(tmp_path / recipe), "-o", option, "--quiet")
         assert result.exit_code == 2, (recipe, option, result.output)

@@ -1,10 +1,18 @@
 """Recipe (a): the world's StyleGAN2, trained on renderer faces drawn on the fly.
 
 StyleGAN2-ADA's recipe at small scale: non-saturating logistic loss, lazy R1 on reals every
-`r1_interval` steps, style mixing, an EMA generator with ramp-up, Adam(β=(0, 0.99)) and no
-path-length regulariser (as ADA's small-data configs). R1 γ=0.5 matters: γ=0.05 collapsed
-modes at 64 px in the planning prototype. bf16 autocast is off by default: it halved step time
-on CPUs with native bf16, but these machines (AVX2 only) emulate it and run ~10x slower.
+`r1_interval` steps, style mixing, an EMA generator with ramp-up and Adam(β=(0, 0.99)). R1 γ=0.5
+matters: γ=0.05 collapsed modes at 64 px in the planning prototype.
+
+Two StyleGAN2 settings are options, because a short CPU run needs them more than a long one:
+the lazy path-length regulariser (`pl_weight`, 2 in the paper), which makes equal steps in W
+change the image equally; and `mapping_lr_scale`. StyleGAN's mapping learns at 0.01 of the
+synthesis rate, which over a paper-length run (25,000 kimg) still moves it; over the world
+GAN's few hundred kimg it barely moved (0.3% between 400 and 680 kimg, the synthesis 27%), so
+W stayed a random warp of Z and smile or bangs were almost not linear in it (docs/world.md).
+
+bf16 autocast is off by default: it halved step time on CPUs with native bf16, but these
+machines (AVX2 only) emulate it and run ~10x slower.
 
 The same code trains on a GPU (``device="cuda"``); there the renderer, not the networks, is
 the bottleneck, so `render_workers` processes draw the real faces ahead of the training loop.
@@ -45,6 +53,11 @@ class GanConfig:
     ema_kimg: float = 10.0
     ema_rampup: float = 0.05
     mbstd_group: int = 4
+    pl_weight: float = 0.0  # path-length regulariser (StyleGAN2: 2); 0 switches it off
+    pl_interval: int = 4
+    pl_decay: float = 0.01
+    pl_batch_shrink: int = 2
+    mapping_lr_scale: float = 1.0  # on top of the mapping's lr multiplier 0.01; 10 trains it as 0.1 would
     bf16: bool = False
     seed: int = 0
     quality_samples: int = 500  # per snapshot, scored against renders (0: skip)
@@ -52,7 +65,13 @@ class GanConfig:
     def validate(self) -> None:
         from latentedit.errors import OptionError
 
-        check_recipe_sizes(self, ("batch", "r1_interval", "mbstd_group"), width=None)
+        check_recipe_sizes(self, ("batch", "r1_interval", "mbstd_group", "pl_interval", "pl_batch_shrink"), width=None)
+        if self.mapping_lr_scale <= 0:
+            raise OptionError(f"mapping_lr_scale must be > 0 (got {self.mapping_lr_scale}).")
+        if self.pl_weight < 0 or not 0 < self.pl_decay <= 1:
+            raise OptionError(f"pl_weight must be >= 0 and pl_decay in (0, 1] (got {self.pl_weight}, {self.pl_decay}).")
+        if self.batch // self.pl_batch_shrink < 1:
+            raise OptionError(f"pl_batch_shrink={self.pl_batch_shrink} leaves no samples of batch={self.batch}.")
         if self.batch % self.mbstd_group:
             raise OptionError(f"batch={self.batch} must be a multiple of mbstd_group={self.mbstd_group}.")
         if self.quality_samples and self.quality_samples < 20:
@@ -139,11 +158,17 @@ class GanTrainer:
         self.G = Generator(**config.generator_kwargs()).train().to(self.device)
         self.D = Discriminator(**config.discriminator_kwargs()).train().to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), betas=(0.0, 0.99), eps=1e-8)
+        # two groups, synthesis then mapping (the order of G.parameters(), so older one-group
+        # checkpoints resume), so the mapping's learning rate can be scaled on its own
+        synthesis = [p for name, p in self.G.named_parameters() if not name.startswith("mapping.")]
+        self.opt_G = torch.optim.Adam(
+            [{"params": synthesis}, {"params": list(self.G.mapping.parameters())}], betas=(0.0, 0.99), eps=1e-8
+        )
         self.opt_D = torch.optim.Adam(self.D.parameters(), eps=1e-8)
         self._set_hyperparameters()
         self.nimg = 0
         self.step = 0
+        self.pl_mean = 0.0  # running mean path length, the regulariser's target
         self.rng = np.random.default_rng(config.seed)
         self.reals = RealFaces(self.rng, config.batch, config.resolution, render_workers)
         self.G.to(memory_format=torch.channels_last)
@@ -160,7 +185,7 @@ class GanTrainer:
         return {"G": self.opt_G, "D": self.opt_D}
 
     def save(self) -> None:
-        counters = {"nimg": self.nimg, "step": self.step, "config": asdict(self.config)}
+        counters = {"nimg": self.nimg, "step": self.step, "pl_mean": self.pl_mean, "config": asdict(self.config)}
         counters["rng"] = self.rng.bit_generator.state
         counters["torch_rng"] = torch.get_rng_state().tolist()
         if self.device.type == "cuda":
@@ -170,6 +195,7 @@ class GanTrainer:
     def resume(self) -> None:
         counters = load_state(self.checkpoint_path, self._modules(), self._optimizers())
         self.nimg, self.step = int(counters["nimg"]), int(counters["step"])
+        self.pl_mean = float(counters.get("pl_mean", 0.0))  # checkpoints from before the option: none yet
         self.rng.bit_generator.state = counters["rng"]
         torch.set_rng_state(torch.tensor(counters["torch_rng"], dtype=torch.uint8))
         if self.device.type == "cuda" and "cuda_rng" in counters:
@@ -177,28 +203,55 @@ class GanTrainer:
         self._set_hyperparameters()  # the checkpoint holds the old ones; settings given now win
 
     def _set_hyperparameters(self) -> None:
-        """Learning rates and D's betas from the config (D's scaled for lazy R1, as StyleGAN2)."""
+        """Learning rates and betas from the config, scaled for lazy regularisation as StyleGAN2
+        does (D's always, for R1; G's when the path-length regulariser is on)."""
+        g_ratio = self.config.pl_interval / (self.config.pl_interval + 1) if self.config.pl_weight > 0 else 1.0
+        for group, scale in zip(self.opt_G.param_groups, (1.0, self.config.mapping_lr_scale), strict=True):
+            group["lr"], group["betas"] = self.config.lr * g_ratio * scale, (0.0, 0.99**g_ratio)
         ratio = self.config.r1_interval / (self.config.r1_interval + 1)
-        for group in self.opt_G.param_groups:
-            group["lr"] = self.config.lr
         for group in self.opt_D.param_groups:
             group["lr"], group["betas"] = self.config.lr * ratio, (0.0, 0.99**ratio)
 
     def _autocast(self) -> Any:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.bf16)
 
-    def _generate(self, batch: int) -> torch.Tensor:
-        """Fakes with style mixing: from a random cutoff, layers take a second latent's w."""
+    def _mixed_ws(self, batch: int) -> torch.Tensor:
+        """Latents with style mixing: from a random cutoff, layers take a second latent's w."""
         z = torch.randn(batch, self.config.z_dim, device=self.device)
         ws = self.G.mapping(z, None)
         if self.config.style_mixing > 0 and torch.rand(()) < self.config.style_mixing:
             cutoff = int(torch.randint(1, ws.shape[1], ()))
             mixed = self.G.mapping(torch.randn_like(z), None, skip_w_avg_update=True)
             ws = torch.cat([ws[:, :cutoff], mixed[:, cutoff:]], dim=1)
-        return self.G.synthesis(ws, noise_mode="random")
+        return ws
+
+    def _generate(self, batch: int) -> torch.Tensor:
+        return self.G.synthesis(self._mixed_ws(batch), noise_mode="random")
+
+    def path_length_step(self) -> float:
+        """StyleGAN2's Gpl: pull the Jacobian norm ‖Jᵀy‖ (y random image-space noise) toward its
+        running mean, so equal steps in W change the image equally. Returns the mean length."""
+        config = self.config
+        self.G.requires_grad_(True)
+        ws = self._mixed_ws(max(config.batch // config.pl_batch_shrink, 1))  # not detached: mapping learns too
+        with self._autocast():
+            images = self.G.synthesis(ws, noise_mode="random")
+        noise = torch.randn_like(images) / np.sqrt(images.shape[2] * images.shape[3])
+        (grads,) = torch.autograd.grad((images.float() * noise).sum(), ws, create_graph=True)
+        lengths = grads.float().square().sum(2).mean(1).sqrt()
+        measured = float(lengths.detach().mean())
+        # StyleGAN2 starts the mean at 0, harmless from scratch; a run that switches the
+        # regulariser on late would shrink its Jacobian toward 0 first, so start from the measurement.
+        self.pl_mean = measured if self.pl_mean == 0 else self.pl_mean + config.pl_decay * (measured - self.pl_mean)
+        penalty = (lengths - self.pl_mean).square().mean()
+        self.opt_G.zero_grad(set_to_none=True)
+        (penalty * config.pl_weight * config.pl_interval).backward()
+        self.opt_G.step()
+        return measured
 
     def train_step(self) -> dict[str, float]:
-        """One Gmain + Dmain step, plus Dreg (lazy R1) every `r1_interval` steps."""
+        """One Gmain + Dmain step, plus Gpl every `pl_interval` steps (when on) and Dreg (lazy R1)
+        every `r1_interval` steps."""
         config = self.config
         metrics: dict[str, float] = {}
         self.G.requires_grad_(True)
@@ -209,6 +262,8 @@ class GanTrainer:
         loss_G.backward()
         self.opt_G.step()
         metrics["loss_G"] = float(loss_G.detach())
+        if config.pl_weight > 0 and self.step % config.pl_interval == 0:
+            metrics["path_length"] = self.path_length_step()
 
         self.G.requires_grad_(False)
         self.D.requires_grad_(True)

@@ -30,6 +30,27 @@ def _optimizer_tensors(name: str, optimizer: torch.optim.Optimizer) -> tuple[dic
     return tensors, scalars
 
 
+def _regroup(saved: list[dict[str, Any]], optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    """Saved parameter groups laid out as the optimiser's groups now are.
+
+    A recipe may split its parameters into more groups than an older checkpoint had (to give
+    part of a network its own learning rate); as long as the parameters keep their order, the
+    saved ones are cut at the new group sizes. Hyper-parameters come from the saved first group
+    and are set from the run's config after loading anyway.
+    """
+    sizes = [len(group["params"]) for group in optimizer.param_groups]
+    if len(saved) == len(sizes):
+        return saved
+    indices = [index for group in saved for index in group["params"]]
+    if len(indices) != sum(sizes):
+        return saved  # torch's own error names the mismatch
+    regrouped, start = [], 0
+    for size in sizes:
+        regrouped.append({**saved[0], "params": indices[start : start + size]})
+        start += size
+    return regrouped
+
+
 def save_state(
     path: Path,
     modules: dict[str, torch.nn.Module],
@@ -85,7 +106,7 @@ def load_state(
         for index, slots in saved["state"].items():
             for slot, value in slots.items():
                 state.setdefault(int(index), {})[slot] = torch.tensor(value)
-        optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
+        optimizer.load_state_dict({"state": state, "param_groups": _regroup(saved["param_groups"], optimizer)})
     return json.loads(metadata.get("counters", "{}"))
 
 

@@ -1,0 +1,92 @@
+"""How linearly a generator's Z and W encode the world's attributes.
+
+Run: .venv/bin/python benchmarks/w_linearity_probe.py [GAN.safetensors] [--samples 5000]
+(default: the shipped world GAN). Every linear method here (InterFaceGAN's SVM, a pair
+direction, W*'s classifiers, `world check`'s separability bar) assumes an attribute is close to
+a half-space or a linear function of W. This probe says how far from that a generator is:
+- binary attributes: held-out accuracy of a linear SVM next to a small MLP and the
+  majority-class rate (an SVM at the majority rate has found nothing);
+- continuous attributes: held-out R² of a linear regression.
+It also checks whether the noise inputs decide anything (flips of binary labels between noise
+draws with the same w): they should not, or W could not be blamed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+
+def probe(gan: str | None, samples: int, seed: int = 0) -> dict:
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    from latentedit.backend import load_backend
+    from latentedit.world import scoring
+    from latentedit.world.scorers import WorldScorer
+
+    backend = load_backend(f"stylegan2:{gan}" if gan else "embedded")
+    scorer = WorldScorer()
+    z = backend.sample_z(samples, seed)
+    with torch.inference_mode():
+        ws = backend.mapping(z)
+        images = torch.cat([backend.synthesize(ws[i : i + 250]) for i in range(0, samples, 250)])
+        noise_images = torch.cat([backend.synthesize(ws[i : i + 250], "random") for i in range(0, 500, 250)])
+    scores = scorer.score(images)
+    noisy = scorer.score(noise_images)
+    report: dict = {"samples": samples, "noise_flips": {}, "z": {}, "w": {}}
+    for name in scoring.BINARY:
+        flips = (noisy[name] > 0.5) != (scores[name][: len(noise_images)] > 0.5)
+        report["noise_flips"][name] = float(flips.float().mean())
+    for space, raw in (("z", z.cpu().numpy()), ("w", ws[:, 0].cpu().numpy())):
+        features = StandardScaler().fit_transform(raw)
+        for name in scoring.BINARY:
+            labels = (scores[name] > 0.5).numpy().astype(int)
+            train_x, test_x, train_y, test_y = train_test_split(
+                features, labels, test_size=0.2, random_state=seed, stratify=labels
+            )
+            entry = {
+                "rate": float(labels.mean()),
+                "majority": float(max(labels.mean(), 1 - labels.mean())),
+                "linear_svm": float(LinearSVC(max_iter=5000).fit(train_x, train_y).score(test_x, test_y)),
+            }
+            if space == "w":
+                mlp = MLPClassifier((256, 256), max_iter=300, random_state=seed).fit(train_x, train_y)
+                entry["mlp"] = float(mlp.score(test_x, test_y))
+            report[space][name] = entry
+        split = int(0.8 * samples)
+        for name in scoring.CONTINUOUS:
+            values = scores[name].numpy()
+            fit = LinearRegression().fit(features[:split], values[:split])
+            report[space][name] = {"linear_r2": float(fit.score(features[split:], values[split:]))}
+    return report
+
+
+def table(report: dict) -> str:
+    rows = ["| attribute | rate | majority | SVM in Z | SVM in W | MLP in W | noise flips |", "|---" * 7 + "|"]
+    for name, w in report["w"].items():
+        z = report["z"][name]
+        if "linear_r2" in w:
+            rows.append(f"| {name} | | | R² {z['linear_r2']:.2f} | R² {w['linear_r2']:.2f} | | |")
+        else:
+            rows.append(
+                f"| {name} | {w['rate']:.2f} | {w['majority']:.2f} | {z['linear_svm']:.3f} | {w['linear_svm']:.3f} | "
+                f"{w['mlp']:.3f} | {report['noise_flips'][name]:.3f} |"
+            )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("gan", nargs="?", default=None, help="GAN weights (default: the shipped world GAN)")
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    result = probe(args.gan, args.samples)
+    print(json.dumps(result, indent=1) if args.json else table(result))
