@@ -8,7 +8,11 @@ a half-space or a linear function of W. This probe says how far from that a gene
   majority-class rate (an SVM at the majority rate has found nothing);
 - continuous attributes: held-out R² of a linear regression.
 It also checks whether the noise inputs decide anything (flips of binary labels between noise
-draws with the same w): they should not, or W could not be blamed.
+draws with the same w): they should not, or W could not be blamed. And it measures how much
+faces agree on which way an attribute grows: the mean cosine between each face's own gradient
+d(score)/dw and the mean of those gradients (1: one direction edits every face; near 0: each
+face has its own, and no single direction can edit them all; 64 random directions give about
+1/8, the cosine of each with their own mean).
 """
 
 from __future__ import annotations
@@ -36,10 +40,12 @@ def probe(gan: str | None, samples: int, seed: int = 0) -> dict:
     with torch.inference_mode():
         ws = backend.mapping(z)
         images = torch.cat([backend.synthesize(ws[i : i + 250]) for i in range(0, samples, 250)])
+        torch.manual_seed(seed)  # the noise draws
         noise_images = torch.cat([backend.synthesize(ws[i : i + 250], "random") for i in range(0, 500, 250)])
     scores = scorer.score(images)
     noisy = scorer.score(noise_images)
     report: dict = {"samples": samples, "noise_flips": {}, "z": {}, "w": {}}
+    report["gradient_agreement"] = gradient_agreement(backend, scorer)
     for name in scoring.BINARY:
         flips = (noisy[name] > 0.5) != (scores[name][: len(noise_images)] > 0.5)
         report["noise_flips"][name] = float(flips.float().mean())
@@ -67,16 +73,36 @@ def probe(gan: str | None, samples: int, seed: int = 0) -> dict:
     return report
 
 
+def gradient_agreement(backend, scorer, count: int = 64, seed: int = 3) -> dict[str, float]:
+    """Mean cosine of per-face score gradients in W with their mean direction, per attribute."""
+    from latentedit.world import scoring
+    from latentedit.world.scorers import _resize
+
+    with torch.no_grad():
+        w = backend.mapping(backend.sample_z(count, seed))[:, :1].clone()
+    w.requires_grad_(True)
+    scores = scoring.decode(scorer.model(_resize(backend.synthesize(w.expand(-1, backend.num_ws, -1)))))
+    agreement = {}
+    for name in (*scoring.BINARY, *scoring.CONTINUOUS):
+        (grads,) = torch.autograd.grad(scores[name].sum(), w, retain_graph=True)
+        unit = torch.nn.functional.normalize(grads[:, 0], dim=1)
+        mean_direction = torch.nn.functional.normalize(unit.mean(0), dim=0)
+        agreement[name] = float((unit @ mean_direction).mean())
+    return agreement
+
+
 def table(report: dict) -> str:
-    rows = ["| attribute | rate | majority | SVM in Z | SVM in W | MLP in W | noise flips |", "|---" * 7 + "|"]
+    header = "| attribute | rate | majority | SVM in Z | SVM in W | MLP in W | noise flips | gradient agreement |"
+    rows = [header, "|---" * 8 + "|"]
     for name, w in report["w"].items():
         z = report["z"][name]
+        agree = report["gradient_agreement"][name]
         if "linear_r2" in w:
-            rows.append(f"| {name} | | | R² {z['linear_r2']:.2f} | R² {w['linear_r2']:.2f} | | |")
+            rows.append(f"| {name} | | | R² {z['linear_r2']:.2f} | R² {w['linear_r2']:.2f} | | | {agree:.2f} |")
         else:
             rows.append(
                 f"| {name} | {w['rate']:.2f} | {w['majority']:.2f} | {z['linear_svm']:.3f} | {w['linear_svm']:.3f} | "
-                f"{w['mlp']:.3f} | {report['noise_flips'][name]:.3f} |"
+                f"{w['mlp']:.3f} | {report['noise_flips'][name]:.3f} | {agree:.2f} |"
             )
     return "\n".join(rows)
 
