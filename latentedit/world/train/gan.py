@@ -8,8 +8,9 @@ Two StyleGAN2 settings are options, because a short CPU run needs them more than
 the lazy path-length regulariser (`pl_weight`, 2 in the paper), which makes equal steps in W
 change the image equally; and `mapping_lr_scale`. StyleGAN's mapping learns at 0.01 of the
 synthesis rate, which over a paper-length run (25,000 kimg) still moves it; over the world
-GAN's few hundred kimg it barely moved (0.3% between 400 and 680 kimg, the synthesis 27%), so
-W stayed a random warp of Z and smile or bangs were almost not linear in it (docs/world.md).
+GAN's few hundred kimg it barely moved (0.3% between 400 and 680 kimg, the synthesis 27%). W
+stayed close to a random warp of Z, a likely reason why smile or bangs are almost not linear
+in it (docs/world.md; whether these options fix that is not settled yet).
 
 bf16 autocast is off by default: it halved step time on CPUs with native bf16, but these
 machines (AVX2 only) emulate it and run ~10x slower.
