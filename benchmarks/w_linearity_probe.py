@@ -28,20 +28,20 @@ def probe(gan: str | None, samples: int, seed: int = 0) -> dict:
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import LinearSVC
 
     from latentedit.backend import load_backend
     from latentedit.world import scoring
+    from latentedit.world.check import generated_images, separability
     from latentedit.world.scorers import WorldScorer
 
     backend = load_backend(f"stylegan2:{gan}" if gan else "embedded")
     scorer = WorldScorer()
-    z = backend.sample_z(samples, seed)
+    images, w = generated_images(backend, samples, seed, batch=250)
+    z = backend.sample_z(samples, seed).cpu()
     with torch.inference_mode():
-        ws = backend.mapping(z)
-        images = torch.cat([backend.synthesize(ws[i : i + 250]) for i in range(0, samples, 250)])
         torch.manual_seed(seed)  # the noise draws
-        noise_images = torch.cat([backend.synthesize(ws[i : i + 250], "random") for i in range(0, 500, 250)])
+        redrawn = w[:500, None].expand(-1, backend.num_ws, -1)
+        noise_images = torch.cat([backend.synthesize(chunk, "random") for chunk in redrawn.split(250)])
     scores = scorer.score(images)
     noisy = scorer.score(noise_images)
     report: dict = {"samples": samples, "noise_flips": {}, "z": {}, "w": {}}
@@ -49,19 +49,20 @@ def probe(gan: str | None, samples: int, seed: int = 0) -> dict:
     for name in scoring.BINARY:
         flips = (noisy[name] > 0.5) != (scores[name][: len(noise_images)] > 0.5)
         report["noise_flips"][name] = float(flips.float().mean())
-    for space, raw in (("z", z.cpu().numpy()), ("w", ws[:, 0].cpu().numpy())):
-        features = StandardScaler().fit_transform(raw)
+    for space, codes in (("z", z), ("w", w)):
+        svm_accuracy = separability(codes, scores, seed)  # the same held-out SVM as `world check`
+        features = StandardScaler().fit_transform(codes.numpy())
         for name in scoring.BINARY:
             labels = (scores[name] > 0.5).numpy().astype(int)
-            train_x, test_x, train_y, test_y = train_test_split(
-                features, labels, test_size=0.2, random_state=seed, stratify=labels
-            )
             entry = {
                 "rate": float(labels.mean()),
                 "majority": float(max(labels.mean(), 1 - labels.mean())),
-                "linear_svm": float(LinearSVC(max_iter=5000).fit(train_x, train_y).score(test_x, test_y)),
+                "linear_svm": svm_accuracy[name],
             }
             if space == "w":
+                train_x, test_x, train_y, test_y = train_test_split(
+                    features, labels, test_size=0.2, random_state=seed, stratify=labels
+                )
                 mlp = MLPClassifier((256, 256), max_iter=300, random_state=seed).fit(train_x, train_y)
                 entry["mlp"] = float(mlp.score(test_x, test_y))
             report[space][name] = entry
