@@ -50,6 +50,7 @@ def main() -> None:
             row.update(
                 sequential_vs_simultaneous=ratio,
                 defaults=result["defaults"],
+                sequential=result["sequential"],  # the epsilon curve the default epsilon is read from
                 bars={
                     "sequential more local": ratio is not None and ratio < 1,
                     "out_in<=0.2": result["defaults"]["out_in"] <= OUT_IN_BAR,

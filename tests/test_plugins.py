@@ -91,6 +91,15 @@ def test_methods_shows_a_methods_options(cli) -> None:
     document = json.loads(run(cli, "methods", "sefa", "--json").stdout)
     assert {row["name"] for row in document["options"]} == {"layers", "component", "samples"}
     assert document["plugin"] == "sefa"
+    assert document["apply_options"] == []  # SeFa takes no apply-time options
+
+
+def test_methods_shows_the_options_apply_takes_too(cli) -> None:
+    document = json.loads(run(cli, "methods", "localstyle", "--json").stdout)
+    apply_options = {row["name"]: row for row in document["apply_options"]}
+    assert set(apply_options) == {"mode", "epsilon", "rho"}
+    assert "epsilon" not in {row["name"] for row in document["options"]}
+    assert "apply option" in run(cli, "methods", "localstyle").stdout
 
 
 def test_backends_lists_the_schemes(cli) -> None:

@@ -39,6 +39,7 @@ def methods_command(
     if name is not None:
         entry = registry.entry(name)
         cls = entry.value
+        apply_options = getattr(cls, "ApplyOptions", None)  # plugins need not define it
         detail = {
             "name": cls.name,
             "summary": cls.summary,
@@ -46,6 +47,7 @@ def methods_command(
             "inputs": list(cls.inputs),
             "plugin": entry.plugin,
             "options": describe_options(cls.Options),
+            "apply_options": describe_options(apply_options) if apply_options is not None else [],
         }
         if json_output:
             emit_json(detail)
@@ -56,10 +58,13 @@ def methods_command(
         console.print(f"[bold]{cls.name}[/bold] ({cls.space}, from {entry.plugin}): {cls.summary}")
         if cls.inputs:
             console.print("Inputs: " + ", ".join("--" + item.replace("_", "-") for item in cls.inputs))
-        table = Table("option (-o KEY=VALUE)", "type", "default", "meaning")
-        for row in detail["options"]:
-            table.add_row(row["name"], row["type"], row["default"], row["help"])
-        console.print(table)
+        for key, heading in (("options", "discover"), ("apply_options", "apply")):
+            if not detail[key]:
+                continue
+            table = Table(f"{heading} option (-o KEY=VALUE)", "type", "default", "meaning")
+            for row in detail[key]:
+                table.add_row(row["name"], row["type"], row["default"], row["help"])
+            console.print(table)
         return
     rows = [
         {

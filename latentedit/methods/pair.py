@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 @dataclass
 class PairOptions:
     space: str = option("w+", "w+ keeps a direction per layer; w averages the layers into one vector.")
-    steps: int = option(300, "Inversion optimisation steps per image.")
+    steps: int = option(
+        100,
+        "Inversion optimisation steps per image (0: encoder only). Fewer steps keep pair differences closer "
+        "to the attribute; more fit pixels with image-specific moves (docs/results.md, pair_steps_probe).",
+    )
     domain: float = option(
         0.0, "In-domain regulariser weight for the inversions (see `latentedit invert`); needs an encoder."
     )
