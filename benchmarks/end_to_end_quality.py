@@ -48,6 +48,15 @@ def most_correlated(attribute: str, samples: int = 10_000) -> tuple[str, float]:
     return columns[index], float(row[index])
 
 
+def pair_folder(work: Path, attribute: str) -> Path:
+    """The 10 held-out rendered pairs (only `attribute` changed) every pair benchmark uses;
+    written once under `work`."""
+    folder = work / f"pairs-{attribute}"
+    if not (folder / "labels.csv").exists():
+        write_faces(folder, n=10, seed=HELDOUT_SEED + 500_000, pairs=attribute)
+    return folder
+
+
 def interfacegan(backend, attribute: str, condition: list[str], samples: int):
     options = InterFaceGANOptions(samples=samples, condition=condition)
     name = attribute + ("-cond-" + "-".join(condition) if condition else "")
@@ -104,12 +113,9 @@ def main() -> None:
         print(json.dumps({attribute: report["interfacegan"][attribute]}), flush=True)
 
     for attribute in PAIR_ATTRIBUTES:
-        folder = args.work / f"pairs-{attribute}"
-        if not (folder / "labels.csv").exists():
-            write_faces(folder, n=10, seed=HELDOUT_SEED + 500_000, pairs=attribute)
         from latentedit.methods.pair import pairs_from_folder
 
-        pairs = pairs_from_folder(folder)
+        pairs = pairs_from_folder(pair_folder(args.work, attribute))
         request = DiscoverRequest(name=f"pair-{attribute}", attr=attribute, pairs=pairs[:1])
         single = PairDirection().discover(backend, request, PairOptions(), lambda *a, **k: None)
         request = DiscoverRequest(name=f"pairs10-{attribute}", attr=attribute, pairs=pairs)

@@ -16,19 +16,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-from end_to_end_quality import PAIR_ATTRIBUTES, cosine, interfacegan
+from end_to_end_quality import PAIR_ATTRIBUTES, cosine, interfacegan, pair_folder
 
 from latentedit.backend import load_backend
 from latentedit.evaluate import off_target, rescore
 from latentedit.labels import scorer_for
-from latentedit.methods.base import DiscoverRequest
+from latentedit.methods.base import DiscoverRequest, no_progress
 from latentedit.methods.pair import PairDirection, PairOptions, pairs_from_folder
-from latentedit.world.dataset import write_faces
-from latentedit.world.seeds import HELDOUT_SEED
-
-
-def quiet(*args, **kwargs) -> None:
-    return None
 
 
 def main() -> None:
@@ -43,21 +37,18 @@ def main() -> None:
     scorer = scorer_for(backend)
     report: dict = {}
     for attribute in PAIR_ATTRIBUTES:
-        folder = args.work / f"pairs-{attribute}"
-        if not (folder / "labels.csv").exists():  # the same pairs as end_to_end_quality.py
-            write_faces(folder, n=10, seed=HELDOUT_SEED + 500_000, pairs=attribute)
-        pairs = pairs_from_folder(folder)
+        pairs = pairs_from_folder(pair_folder(args.work, attribute))  # the same pairs as end_to_end_quality.py
         reference = interfacegan(backend, attribute, [], args.samples).tensors["direction"]
         for steps in [int(s) for s in args.steps.split(",")]:
             options = PairOptions(steps=steps)
             edits = [
                 PairDirection().discover(
-                    backend, DiscoverRequest(name=f"pair{i}", attr=attribute, pairs=[pair]), options, quiet
+                    backend, DiscoverRequest(name=f"pair{i}", attr=attribute, pairs=[pair]), options, no_progress
                 )
                 for i, pair in enumerate(pairs)
             ]
             average = PairDirection().discover(
-                backend, DiscoverRequest(name="average", attr=attribute, pairs=pairs), options, quiet
+                backend, DiscoverRequest(name="average", attr=attribute, pairs=pairs), options, no_progress
             )
             scores = rescore(backend, [*edits, average], scorer, None, args.eval_samples, 3.0)["rescoring"]
             singles = [scores[edit.name] for edit in edits]

@@ -39,7 +39,6 @@ def methods_command(
     if name is not None:
         entry = registry.entry(name)
         cls = entry.value
-        apply_options = getattr(cls, "ApplyOptions", None)  # plugins need not define it
         detail = {
             "name": cls.name,
             "summary": cls.summary,
@@ -47,7 +46,7 @@ def methods_command(
             "inputs": list(cls.inputs),
             "plugin": entry.plugin,
             "options": describe_options(cls.Options),
-            "apply_options": describe_options(apply_options) if apply_options is not None else [],
+            "apply_options": describe_options(cls.ApplyOptions) if cls.ApplyOptions is not None else [],
         }
         if json_output:
             emit_json(detail)
