@@ -1,6 +1,6 @@
 """Issue 7's quality bars on the embedded world, each measured even when another fails.
 
-Run: .venv/bin/python benchmarks/localstyle_quality.py [--layer b32.conv0] [--k 12] [--pairs 100]
+Run: .venv/bin/python benchmarks/localstyle_quality.py [--layer b32.conv0] [--k 12] [--pairs 100] [--picture P.png]
 The slow test (`pytest -m slow tests/test_localstyle.py`) stops at the first failed bar; this
 prints them all: the auto-labelled IoUs (bar >= 0.5 for eyes, mouth, hair) and, for each of those
 regions, the locality sweep (bar: sequential has lower Out-MSE than simultaneous at equal In-MSE,
@@ -25,6 +25,25 @@ IOU_BAR = 0.5
 OUT_IN_BAR = 0.2
 
 
+def transfer_picture(backend, catalog, path: Path, count: int = 6) -> None:
+    """Targets (sampling seed 7), references (seed 99), and each region moved from reference to target."""
+    import numpy as np
+    import torch
+
+    from latentedit.images import grid, save_png, to_uint8
+    from latentedit.inversion import synthesize
+
+    with torch.inference_mode():
+        targets, references = (backend.mapping(backend.sample_z(count, seed)) for seed in (7, 99))
+        rows = [to_uint8(backend.synthesize(targets)), to_uint8(backend.synthesize(references))]
+        for region in REGIONS:
+            if region in catalog.params["labels"]:
+                styles = LocalStyle().apply(backend, targets, catalog, 1.0, reference=references, region=region)
+                rows.append(to_uint8(synthesize(backend, styles)))
+    tiles = np.concatenate(rows).repeat(2, axis=1).repeat(2, axis=2)
+    save_png(grid(tiles, columns=count, pad=2), path, force=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", default="embedded")
@@ -33,13 +52,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--work", type=Path, default=Path("runs/localstyle-quality"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--picture", type=Path, help="also write a PNG: targets, references, then one row per region")
     args = parser.parse_args()
     backend = load_backend(args.backend)
     chosen = {key: value for key, value in (("layer", args.layer), ("k", args.k)) if value is not None}
     options = LocalStyleOptions(auto_label=True, min_iou=0.0, **chosen)
     options.validate()
     catalog = LocalStyle().discover(backend, DiscoverRequest("parts"), options, no_progress)
-    report: dict = {"backend": backend.name, "layer": options.layer, "k": options.k, "regions": {}}
+    if args.picture:
+        transfer_picture(backend, catalog, args.picture)
+    report: dict = {"backend": backend.name, "layer": catalog.params["layer"], "k": catalog.params["k"], "regions": {}}
     args.work.mkdir(parents=True, exist_ok=True)
     for region in REGIONS:
         iou = catalog.metrics.get(f"iou_{region}", 0.0)

@@ -3,7 +3,7 @@ accuracy and DCI in W+ against W*) and leakage at equal target change against In
 W+ directions.
 
 Run: .venv/bin/python benchmarks/wstar_quality.py [--json out.json] [--samples 10000]
-     [--sep-samples 15000] [--targets glasses,bangs,beard,smile] [--strengths 1,2,3]
+     [--sep-samples 15000] [--targets glasses,bangs,beard,smile] [--strengths 1,2,3] [-o KEY=VALUE ...]
 The W* edit learns every non-cyclic world score (the discover default). Leakage: both edits
 are re-scored (`evaluate.rescore`) at each strength; the mean |change| of the other scores
 is read off where each first reaches 80% of the smaller of their largest target changes
@@ -25,6 +25,7 @@ from latentedit.methods.base import DiscoverRequest, no_progress
 from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
 from latentedit.methods.wstar import WStar, WStarOptions, for_attribute
 from latentedit.methods.wstar_metrics import separability
+from latentedit.options import options_dict, parse_options
 
 LEVEL = 0.8
 """Leakage is compared where both edits have moved the target by this share of the smaller
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--strengths", default="0.5,1,1.5,2,3")
     parser.add_argument("--eval-samples", type=int, default=1000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="a W* option")
     args = parser.parse_args()
     backend = load_backend(args.backend)
     scorer = scorer_for(backend)
@@ -61,7 +63,9 @@ def main() -> None:
     report: dict = {"backend": backend.name, "samples": args.samples}
 
     started = time.perf_counter()
-    options = WStarOptions(samples=args.samples, **({"steps": args.steps} if args.steps else {}))
+    overrides = {"samples": args.samples, **({"steps": args.steps} if args.steps else {})}
+    options = parse_options(WStarOptions, args.option, **overrides)
+    report["wstar_options"] = options_dict(options)
     edit = WStar().discover(backend, DiscoverRequest(name="world-wstar"), options, no_progress)
     report["wstar_seconds"] = round(time.perf_counter() - started, 1)
     report["invertibility_max_error"] = edit.metrics["invertibility_max_error"]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -116,6 +117,56 @@ def test_catalog_clusters_raw_activations_unless_asked_to_standardise(tiny_backe
         labels, _ = assign(unit_vectors(features, catalog.mean, catalog.std), catalog.centroids)
         shares = torch.bincount(labels, minlength=4).double() / labels.numel()
         assert torch.allclose(shares, torch.tensor(catalog.cluster_fraction, dtype=torch.float64), atol=1e-5)
+
+
+def test_auto_layer_is_the_papers_on_big_generators_and_the_finest_layers_on_small_ones(tiny_backend) -> None:
+
+    from latentedit.methods.localstyle_catalog import resolve_layers
+
+    assert resolve_layers(tiny_backend, "auto") == ["b16.conv1", "b32.conv0", "b32.conv1"]  # a 32 px generator
+    layers = [f"b{size}.conv{i}" for size in (8, 16, 32, 64, 128, 256) for i in (0, 1)]
+    big = SimpleNamespace(name="big", resolution=256, style_layers=[*layers, "b256.torgb"])
+    assert resolve_layers(big, "auto") == ["b32.conv0"]
+    assert resolve_layers(tiny_backend, " b16.conv1 + b32.conv0 ") == ["b16.conv1", "b32.conv0"]
+    for bad in ("b16.conv1+b16.conv1", "+", "b16.conv1+b99.conv0"):
+        with pytest.raises(LatentEditError, match="conv layer"):
+            resolve_layers(tiny_backend, bad)
+
+
+def test_several_layers_cluster_together_with_each_resolution_counted_once(tiny_backend) -> None:
+    from latentedit.methods.localstyle_catalog import build_catalog, cluster_maps, layer_groups, unit_points
+    from latentedit.methods.localstyle_kmeans import unit_rows
+
+    features = {"b16.conv1": torch.zeros(1, 4, 16, 16), "b32.conv0": torch.zeros(1, 2, 32, 32)}
+    features["b32.conv1"] = torch.zeros(1, 3, 32, 32)
+    groups = layer_groups(features, ["b16.conv1", "b32.conv0", "b32.conv1"])
+    assert groups == [(4, 1.0), (2, 2**-0.5), (3, 2**-0.5)]
+    points = torch.randn(5, 9)
+    vectors = unit_points(points, torch.zeros(9), torch.ones(9), groups)
+    assert torch.allclose(vectors.norm(dim=1), torch.ones(5))  # the 16 px layer holds half of each vector's energy
+    assert torch.allclose(vectors[:, :4].norm(dim=1) ** 2, torch.full((5,), 0.5))
+    assert torch.allclose(unit_points(points, torch.zeros(9), torch.ones(9)), unit_rows(points))
+    with torch.inference_mode():
+        ws = tiny_backend.mapping(tiny_backend.z_for_seeds(list(range(8))))
+    catalog = build_catalog(tiny_backend, ws, "b16.conv1+b32.conv0", 4, restarts=1)
+    assert catalog.layer == "b16.conv1+b32.conv0" and catalog.centroids.shape[1] == catalog.mean.shape[0]
+    edit = SimpleNamespace(name="parts", params={"layer": catalog.layer}, tensors={})
+    edit.tensors.update(centroids=catalog.centroids, cluster_mean=catalog.mean, cluster_std=catalog.std)
+    labels = cluster_maps(tiny_backend, edit, ws)  # the stored transform reproduces the clustering
+    assert labels.shape == (8, 32, 32)
+    shares = torch.bincount(labels.flatten(), minlength=4).double() / labels.numel()
+    assert torch.allclose(shares, torch.tensor(catalog.cluster_fraction, dtype=torch.float64), atol=1e-5)
+
+
+def test_k_defaults_to_many_clusters_for_the_segmenter_and_few_for_a_person() -> None:
+    from latentedit.errors import OptionError
+    from latentedit.methods.localstyle import AUTO_LABEL_K, HAND_LABEL_K, LocalStyleOptions
+
+    assert LocalStyleOptions().clusters == HAND_LABEL_K == 12
+    assert LocalStyleOptions(auto_label=True).clusters == AUTO_LABEL_K == 128
+    assert LocalStyleOptions(k=7, auto_label=True).clusters == 7
+    with pytest.raises(OptionError, match="at least 2 clusters"):
+        LocalStyleOptions(k=1).validate()
 
 
 def test_memberships_resample_to_other_resolutions_and_still_sum_to_one() -> None:
@@ -264,12 +315,18 @@ def test_heatmap_png_uses_a_dark_to_bright_ramp(tmp_path) -> None:
     assert pixels[2 * 24, 2 * 24].tolist() == [252, 255, 164]
 
 
-def test_catalog_picture_shows_samples_over_cluster_maps(catalog, tiny_backend, tmp_path) -> None:
+def test_catalog_picture_shows_samples_over_cluster_maps_and_named_regions(catalog, tiny_backend, tmp_path) -> None:
     path = catalog_picture(tiny_backend, catalog, tmp_path / "catalog.png", samples=3)
     with Image.open(path) as image:
-        width, height = image.size
+        picture = np.asarray(image.convert("RGB"))
     tile = 32 * 6
-    assert width == 3 * (tile + 2) + 2 and height > 2 * (tile + 2) + 2  # two rows of tiles plus a legend
+    rows = [picture[2 + row * (tile + 2) : (row + 1) * (tile + 2), 2 : tile + 2] for row in range(3)]
+    assert picture.shape[1] == 3 * (tile + 2) + 2 and picture.shape[0] > 3 * (tile + 2) + 2  # 3 rows and legends
+    assert not np.array_equal(rows[0], rows[2])  # the catalog's named regions tint the third row
+    catalog.params = {**catalog.params, "labels": {}}
+    path = catalog_picture(tiny_backend, catalog, tmp_path / "unnamed.png", samples=3, force=True)
+    with Image.open(path) as image:
+        assert image.size[1] < picture.shape[0]  # no names: no region row, no region legend
 
 
 def test_locality_curves_plot_and_zero_budget(catalog, tiny_backend, tmp_path) -> None:

@@ -101,3 +101,17 @@ def test_local_style_needs_a_reference_and_vector_edits_refuse_one(cli) -> None:
         "unused",
     )
     assert bad_option.exit_code == 2 and "Unknown option 'mood'" in one_line_error(bad_option)
+
+
+def test_a_default_catalog_clusters_the_finest_layers_and_prints_a_short_summary(cli) -> None:
+    made = run(
+        cli,
+        *("discover", "--method", "localstyle", *BACKEND, "--name", "parts", "--samples", "6"),
+        *("-o", "auto_label=true", "-o", "k=10", "-o", "restarts=1"),
+    )
+    assert made.exit_code == 0, made.output
+    assert "cluster_fraction=[10 values]" in made.stdout and "iou_" in made.stdout
+    shown = json.loads(run(cli, "directions", "show", "parts", *BACKEND, "--json").stdout)
+    assert shown["metadata"]["params"]["layer"] == "b16.conv1+b32.conv0+b32.conv1"  # "auto" on a 32 px generator
+    bad = run(cli, "discover", "--method", "localstyle", *BACKEND, "--name", "p2", "-o", "layer=b32.conv0+b99.conv1")
+    assert bad.exit_code == 2 and "'b99.conv1' is not a conv layer" in one_line_error(bad)

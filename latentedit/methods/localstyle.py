@@ -1,11 +1,12 @@
 """Local style transfer (Collins et al., "Editing in Style", CVPR 2020).
 
-Discovery builds a semantic catalog: spherical k-means over one generator layer's activations
-finds K clusters that follow object parts; Eq. 1 gives, for every style layer, how much each
-channel contributes to each cluster. Clusters get names by hand (``-o labels=eyes:2+5``) or by
-overlap with the backend's part segmenter (``-o auto_label=true``). Applying the catalog moves
-the styles of the channels that act on one region from a target toward a reference image
-(Eq. 3), with the query chosen sequentially (Eq. 5, the default) or simultaneously (Eq. 4).
+Discovery builds a semantic catalog: spherical k-means over a generator layer's activations
+(several layers together on small generators) finds K clusters that follow object parts;
+Eq. 1 gives, for every style layer, how much each channel contributes to each cluster.
+Clusters get names by hand (``-o labels=eyes:2+5``) or by overlap with the backend's part
+segmenter (``-o auto_label=true``). Applying the catalog moves the styles of the channels that
+act on one region from a target toward a reference image (Eq. 3), with the query chosen
+sequentially (Eq. 5, the default) or simultaneously (Eq. 4).
 """
 
 from __future__ import annotations
@@ -26,12 +27,26 @@ if TYPE_CHECKING:
     from latentedit.methods.base import DiscoverRequest, Progress
 
 
+HAND_LABEL_K = 12
+"""Default K when a person names the clusters from the catalog picture: few enough to tell apart."""
+AUTO_LABEL_K = 128
+"""Default K when the segmenter names them: on the 64 px world GAN eyes and mouths need small clusters
+(IoU with the segmenter's parts >= 0.50 over six k-means seeds at 128, down to 0.40 at 64; docs/localstyle.md)."""
+
+
 @dataclass
 class LocalStyleOptions:
     layer: str = option(
-        "b32.conv0", "Generator layer to cluster: the paper's first 32x32 layer (b16.conv1 for coarser parts)."
+        "auto",
+        "Generator layer(s) to cluster, joined by '+'. auto: the paper's first 32x32 layer (b32.conv0); "
+        "on generators up to 128 px, whose parts are a few pixels at 32x32, b32.conv1+b64.conv0+b64.conv1 "
+        "(for 64 px).",
     )
-    k: int = option(12, "Number of clusters K (parts that split over several clusters can be merged by name).")
+    k: int = option(
+        0,
+        "Number of clusters K; 0 picks 128 when the segmenter names them (auto_label: many small clusters "
+        "trace small parts) and 12 when you name them by hand (parts split over clusters are merged by name).",
+    )
     samples: int = option(200, "Sampled images whose activations are clustered (the paper's N; --samples overrides).")
     restarts: int = option(3, "Seeded k-means++ restarts; the best (highest mean cosine) is kept.")
     standardize: bool = option(
@@ -41,11 +56,16 @@ class LocalStyleOptions:
     auto_label: bool = option(False, "Name clusters after the backend's part segmenter (best IoU over the samples).")
     min_iou: float = option(0.3, "Auto-labelling leaves a part unnamed when its best IoU is below this.")
 
+    @property
+    def clusters(self) -> int:
+        """K: the `k` option, or the default for how the clusters will be named."""
+        return self.k or (AUTO_LABEL_K if self.auto_label else HAND_LABEL_K)
+
     def validate(self) -> None:
         from latentedit.methods.localstyle_labels import parse_labels
 
-        if self.k < 2:
-            raise OptionError(f"Option k={self.k}: need at least 2 clusters.")
+        if self.k != 0 and self.k < 2:
+            raise OptionError(f"Option k={self.k}: need at least 2 clusters (or 0 to pick K).")
         if self.samples < 1 or self.restarts < 1:
             raise OptionError("Options samples and restarts must be at least 1.")
         if not 0 <= self.min_iou <= 1:
@@ -100,7 +120,8 @@ class LocalStyle(Method):
         from latentedit.methods.localstyle_labels import auto_labels, check_labels, parse_labels
 
         count = request.samples or options.samples
-        labels = check_labels(parse_labels(options.labels), options.k)
+        k = options.clusters
+        labels = check_labels(parse_labels(options.labels), k)
         segmenter = scorer_for(backend, kind="segmenter") if options.auto_label else None
         started = time.perf_counter()
         with torch.inference_mode():
@@ -109,7 +130,7 @@ class LocalStyle(Method):
             backend,
             ws,
             options.layer,
-            options.k,
+            k,
             request.seed,
             options.restarts,
             segmenter,
@@ -129,7 +150,12 @@ class LocalStyle(Method):
             metrics.update({f"iou_{part}": iou for part, iou in ious.items()})
             labels = {**found, **labels}
         metrics["seconds"] = round(time.perf_counter() - started, 2)
-        params = {**options_dict(options), "labels": {name: ids for name, ids in sorted(labels.items()) if ids}}
+        params = {
+            **options_dict(options),
+            "layer": catalog.layer,  # resolved: "auto" would name other layers on another backend
+            "k": k,
+            "labels": {name: ids for name, ids in sorted(labels.items()) if ids},
+        }
         return Edit(
             method=self.name,
             name=request.name,
@@ -142,8 +168,8 @@ class LocalStyle(Method):
             provenance={
                 "samples": count,
                 "seed": request.seed,
-                "layer": options.layer,
-                "k": options.k,
+                "layer": catalog.layer,
+                "k": k,
                 "labels_from": [
                     source for source, used in (("segmenter", options.auto_label), ("user", options.labels)) if used
                 ],

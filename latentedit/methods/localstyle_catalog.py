@@ -2,7 +2,10 @@
 
 Spherical k-means over the per-pixel activation vectors of one generator layer (each vector
 unit-normalised; optionally each channel standardised first) gives K clusters and, per
-sample, a membership map U. The contribution of channel c to cluster k (Eq. 1) is
+sample, a membership map U. Several layers can be clustered together (``b32.conv1+b64.conv0``):
+each pixel's vector is then the concatenation of every layer's unit vector, coarser layers
+upsampled bilinearly to the finest one, with each resolution weighted equally. The
+contribution of channel c to cluster k (Eq. 1) is
 
     M[k, c] = 1/(N·H·W) Σ_{n,h,w} A[n, c, h, w]² · U[n, k, h, w]
 
@@ -16,6 +19,7 @@ output, or the constant input for the first layer), with U resized to that resol
 from __future__ import annotations
 
 import colorsys
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +40,9 @@ MAX_POINTS = 1 << 16
 """Activation vectors k-means is fitted on (a per-sample random subset when there are more)."""
 PREVIEW_SEED = 2020
 """Seed of the samples a catalog picture shows."""
+AUTO_LAYER = "auto"
+SMALL_OUTPUT = 128
+"""Generators up to this size cluster their finest layers too (see `resolve_layers`)."""
 
 
 @dataclass
@@ -68,8 +75,63 @@ def check_layer(backend: Backend, layer: str) -> None:
     if layer not in conv_layers(backend):
         raise LatentEditError(
             f"Layer {layer!r} is not a conv layer of backend {backend.name}. "
-            f"Choose one of: {', '.join(conv_layers(backend))} (e.g. -o layer=b32.conv0)."
+            f"Choose one of: {', '.join(conv_layers(backend))} (e.g. -o layer=b32.conv0), "
+            "several joined by '+', or auto."
         )
+
+
+def resolve_layers(backend: Backend, spec: str) -> list[str]:
+    """The layers a catalog clusters, from ``auto``, one conv layer, or several joined by ``+``.
+
+    ``auto`` is the paper's first 32x32 layer on generators above 128 px. On smaller ones a
+    6-pixel eye covers three 32x32 cells, too few for a cluster to trace it, so ``auto``
+    clusters the last conv at half the output size with both convs at the output size (at
+    64 px: b32.conv1+b64.conv0+b64.conv1); measured in docs/localstyle.md.
+    """
+    if spec.strip() == AUTO_LAYER:
+        size = int(backend.resolution)
+        if size > SMALL_OUTPUT:
+            layers = ["b32.conv0"]
+        else:
+            layers = [f"b{size // 2}.conv1", f"b{size}.conv0", f"b{size}.conv1"]
+            layers = [layer for layer in layers if layer in conv_layers(backend)] or conv_layers(backend)[-3:]
+    else:
+        layers = [layer.strip() for layer in spec.split("+") if layer.strip()]
+    if not layers or len(set(layers)) != len(layers):
+        raise LatentEditError(f"Layer {spec!r}: name one or more distinct conv layers joined by '+', or auto.")
+    for layer in layers:
+        check_layer(backend, layer)
+    return layers
+
+
+def _layer_size(name: str, features: torch.Tensor) -> int:
+    match = re.match(r"b(\d+)\.", name)
+    return int(match.group(1)) if match else int(features.shape[-1])
+
+
+def stacked_activations(features: dict[str, torch.Tensor], layers: list[str]) -> torch.Tensor:
+    """The layers' activations ``[N, ΣC, h, w]`` at the finest one's size (others upsampled bilinearly)."""
+    import torch
+    import torch.nn.functional as F
+
+    size = max(tuple(features[layer].shape[-2:]) for layer in layers)
+    stack = [
+        features[layer].float()
+        if tuple(features[layer].shape[-2:]) == size
+        else F.interpolate(features[layer].float(), size=size, mode="bilinear", align_corners=False)
+        for layer in layers
+    ]
+    return torch.cat(stack, dim=1) if len(stack) > 1 else stack[0]
+
+
+def layer_groups(features: dict[str, torch.Tensor], layers: list[str]) -> list[tuple[int, float]]:
+    """(channels, weight) per layer: weights 1/sqrt(layers of that resolution), so each resolution counts once.
+
+    Without it the two 64 px convs would outweigh the more semantic 32 px layer two to one.
+    """
+    sizes = [_layer_size(layer, features[layer]) for layer in layers]
+    pairs = zip(layers, sizes, strict=True)
+    return [(int(features[layer].shape[1]), sizes.count(size) ** -0.5) for layer, size in pairs]
 
 
 def style_inputs(backend: Backend) -> list[str | None]:
@@ -98,12 +160,27 @@ def _constant_input(backend: Backend, count: int) -> torch.Tensor:
     return const.detach().float().cpu().unsqueeze(0).expand(count, -1, -1, -1)
 
 
-def unit_vectors(features: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+def unit_vectors(
+    features: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, groups: list[tuple[int, float]] | None = None
+) -> torch.Tensor:
     """``[N, C, h, w]`` activations -> (standardised,) unit-normalised pixel vectors ``[N·h·w, C]``."""
+    flat = features.detach().float().cpu().permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+    return unit_points(flat, mean, std, groups)
+
+
+def unit_points(
+    points: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, groups: list[tuple[int, float]] | None = None
+) -> torch.Tensor:
+    """Rows ``[P, C]`` standardised, each layer's slice (`groups`) made unit length and weighted, then the whole."""
+    import torch
+
     from latentedit.methods.localstyle_kmeans import unit_rows
 
-    flat = features.detach().float().cpu().permute(0, 2, 3, 1).reshape(-1, features.shape[1])
-    return unit_rows((flat - mean) / std)
+    scaled = (points - mean) / std
+    if groups is None or len(groups) == 1:
+        return unit_rows(scaled)
+    slices = torch.split(scaled, [channels for channels, _ in groups], dim=1)
+    return unit_rows(torch.cat([unit_rows(part) * weight for part, (_, weight) in zip(slices, groups, strict=True)], 1))
 
 
 def memberships(labels: torch.Tensor, k: int, size: int) -> torch.Tensor:
@@ -164,15 +241,18 @@ class _ContributionSums:
 
 
 def _sample_points(
-    backend: Backend, ws: torch.Tensor, layer: str, generator: torch.Generator, progress: Progress, total: int
-) -> torch.Tensor:
-    """Raw activation vectors ``[P, C]`` of `layer` over the samples (a random subset per sample if many)."""
+    backend: Backend, ws: torch.Tensor, layers: list[str], generator: torch.Generator, progress: Progress, total: int
+) -> tuple[torch.Tensor, list[tuple[int, float]]]:
+    """Raw activation vectors ``[P, ΣC]`` of `layers` over the samples (a random subset per sample if many)."""
     import torch
 
     parts = []
+    groups: list[tuple[int, float]] = []
     for start in range(0, ws.shape[0], BATCH):
         with torch.inference_mode():
-            features = backend.features(ws[start : start + BATCH], [layer])[layer].float().cpu()
+            by_layer = backend.features(ws[start : start + BATCH], layers)
+        groups = layer_groups(by_layer, layers)
+        features = stacked_activations(by_layer, layers).cpu()
         count, channels, height, width = features.shape
         per_sample = min(height * width, max(1, MAX_POINTS // ws.shape[0]))
         flat = features.permute(0, 2, 3, 1).reshape(count, height * width, channels)
@@ -181,7 +261,7 @@ def _sample_points(
             flat = torch.gather(flat, 1, keep[..., None].expand(-1, -1, channels))
         parts.append(flat.reshape(-1, channels))
         progress(min(start + BATCH, ws.shape[0]), total, stage="features")
-    return torch.cat(parts)
+    return torch.cat(parts), groups
 
 
 def build_catalog(
@@ -197,23 +277,24 @@ def build_catalog(
 ) -> Catalog:
     """Cluster `layer` over the samples `ws` and compute every style layer's contributions (Eq. 1).
 
-    As the paper, k-means sees the raw activation vectors; `standardize` first scales each
-    channel to zero mean and unit variance over the samples (stored as `mean`/`std` either way).
+    `layer` is one conv layer, several joined by '+', or ``auto`` (`resolve_layers`). As the
+    paper, k-means sees the raw activation vectors; `standardize` first scales each channel to
+    zero mean and unit variance over the samples (stored as `mean`/`std` either way).
     """
     import torch
 
     from latentedit.methods.localstyle_kmeans import assign, spherical_kmeans
 
-    check_layer(backend, layer)
+    layers = resolve_layers(backend, layer)
     count = ws.shape[0]
     total = 2 * count + 1
     generator = torch.Generator().manual_seed(int(seed))
-    points = _sample_points(backend, ws, layer, generator, progress, total)
+    points, groups = _sample_points(backend, ws, layers, generator, progress, total)
     if standardize:
         mean, std = points.mean(dim=0), points.std(dim=0).clamp_min(1e-8)
     else:
         mean, std = torch.zeros(points.shape[1]), torch.ones(points.shape[1])
-    clustering = spherical_kmeans((points - mean) / std, k, seed=seed, restarts=restarts)
+    clustering = spherical_kmeans(unit_points(points, mean, std, groups), k, seed=seed, restarts=restarts)
     del points
     progress(count + 1, total, stage="k-means", cosine=clustering.objective)
 
@@ -227,8 +308,8 @@ def build_catalog(
         batch = ws[start : start + BATCH]
         with torch.inference_mode():
             features = backend.features(batch)
-        clustered = features[layer]
-        labels, _ = assign(unit_vectors(clustered, mean, std), clustering.centroids)
+        clustered = stacked_activations(features, layers)
+        labels, _ = assign(unit_vectors(clustered, mean, std, groups), clustering.centroids)
         labels = labels.reshape(clustered.shape[0], *clustered.shape[-2:])
         cluster_pixels += torch.bincount(labels.flatten(), minlength=k)
         by_size: dict[int, torch.Tensor] = {}
@@ -247,7 +328,7 @@ def build_catalog(
     fraction = (cluster_pixels.double() / cluster_pixels.sum()).tolist()
     matrices = sums.matrices()
     return Catalog(
-        layer=layer,
+        layer="+".join(layers),
         centroids=clustering.centroids,
         mean=mean,
         std=std,
@@ -289,16 +370,22 @@ def check_catalog(edit: Edit, backend: Backend) -> None:
 
 
 def cluster_maps(backend: Backend, edit: Edit, ws: torch.Tensor) -> torch.Tensor:
-    """Each sample's cluster at every position of the catalog's layer: ``[N, h, w]`` ids."""
+    """Each sample's cluster at every position of the catalog's (finest) layer: ``[N, h, w]`` ids."""
     import torch
 
     from latentedit.methods.localstyle_kmeans import assign
 
-    layer = str(edit.params["layer"])
-    check_layer(backend, layer)
+    layers = resolve_layers(backend, str(edit.params["layer"]))
     with torch.inference_mode():
-        features = backend.features(ws, [layer])[layer]
-    vectors = unit_vectors(features, edit.tensors["cluster_mean"].float(), edit.tensors["cluster_std"].float())
+        by_layer = backend.features(ws, layers)
+    features = stacked_activations(by_layer, layers)
+    mean, std = edit.tensors["cluster_mean"].float(), edit.tensors["cluster_std"].float()
+    if mean.shape[0] != features.shape[1]:
+        raise LatentEditError(
+            f"Catalog {edit.name!r} clusters {mean.shape[0]} channels; layers {'+'.join(layers)} of backend "
+            f"{backend.name} have {features.shape[1]}. Was it made for another generator?"
+        )
+    vectors = unit_vectors(features, mean, std, layer_groups(by_layer, layers))
     labels, _ = assign(vectors, edit.tensors["centroids"].float())
     return labels.reshape(features.shape[0], *features.shape[-2:])
 
@@ -329,19 +416,18 @@ def overlay(images: np.ndarray, labels: np.ndarray, k: int, alpha: float = 0.55)
     return ((1 - alpha) * images.astype(np.float32) + alpha * colours).round().clip(0, 255).astype(np.uint8)
 
 
-def _legend(width: int, k: int, names: dict[int, list[str]]) -> np.ndarray:
-    """Swatches with cluster ids (and region names) wrapped into rows of `width` pixels."""
+def _legend(width: int, entries: list[str]) -> np.ndarray:
+    """Swatches in palette order with their texts, wrapped into rows of `width` pixels."""
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default()
-    entries = [f"{index} {'+'.join(names.get(index, []))}".strip() for index in range(k)]
     cell = max(64, 14 + max(int(font.getlength(text)) for text in entries) + 10)
     columns = max(1, width // cell)
-    rows = -(-k // columns)
+    rows = -(-len(entries) // columns)
     image = Image.new("RGB", (width, rows * 18 + 6), "white")
     draw = ImageDraw.Draw(image)
-    for index, (text, colour) in enumerate(zip(entries, palette(k), strict=True)):
+    for index, (text, colour) in enumerate(zip(entries, palette(len(entries)), strict=True)):
         left, top = (index % columns) * cell + 4, (index // columns) * 18 + 4
         draw.rectangle((left, top, left + 11, top + 11), fill=colour, outline="black")
         draw.text((left + 15, top), text, fill="black", font=font)
@@ -356,7 +442,12 @@ def catalog_picture(
     seed: int = PREVIEW_SEED,
     force: bool = False,
 ) -> Path:
-    """A PNG: a few samples (top row) over their cluster maps (bottom row), and a legend of ids."""
+    """A PNG: a few samples (top row) over their cluster maps, and a legend of ids.
+
+    A labelled catalog gets a third row, its named regions (one colour per name; a cluster
+    under several names shows the first), with their own legend: with K = 128 the cluster
+    colours alone cannot be told apart.
+    """
     import numpy as np
     import torch
 
@@ -368,13 +459,23 @@ def catalog_picture(
         images = to_uint8(backend.synthesize(ws))
     labels = resize_labels(cluster_maps(backend, edit, ws), images.shape[1:3]).numpy()
     scale = max(1, 192 // images.shape[1])
-    tiles = np.concatenate([images, overlay(images, labels, k)]).repeat(scale, axis=1).repeat(scale, axis=2)
-    picture = grid(tiles, columns=samples, pad=2)
+    regions = region_labels(edit)
     names: dict[int, list[str]] = {}
-    for name, ids in region_labels(edit).items():
+    for name, ids in regions.items():
         for index in ids:
             names.setdefault(index, []).append(name)
-    return save_png(np.concatenate([picture, _legend(picture.shape[1], k, names)]), path, force)
+    rows = [images, overlay(images, labels, k)]
+    if regions:
+        region_of = np.array([list(regions).index(names[index][0]) if index in names else -1 for index in range(k)])
+        named = region_of[labels]
+        shown = overlay(images, np.maximum(named, 0), len(regions))
+        rows.append(np.where((named >= 0)[..., None], shown, images))
+    tiles = np.concatenate(rows).repeat(scale, axis=1).repeat(scale, axis=2)
+    picture = grid(tiles, columns=samples, pad=2)
+    legends = [_legend(picture.shape[1], [f"{index} {'+'.join(names.get(index, []))}".strip() for index in range(k)])]
+    if regions:
+        legends.append(_legend(picture.shape[1], list(regions)))
+    return save_png(np.concatenate([picture, *legends]), path, force)
 
 
 def region_labels(edit: Edit) -> dict[str, list[int]]:
