@@ -377,10 +377,11 @@ def test_a_local_edit_of_one_64px_image_takes_under_a_second(localstyle_register
     from latentedit.edits import Edit
     from latentedit.inversion import synthesize
     from latentedit.methods.base import DiscoverRequest, no_progress
-    from latentedit.methods.localstyle import LocalStyleOptions
+    from latentedit.methods.localstyle import AUTO_LABEL_K, LocalStyleOptions
 
     backend = load_backend("random:64")
-    edit = LocalStyle().discover(backend, DiscoverRequest("parts", samples=50), LocalStyleOptions(k=8), no_progress)
+    options = LocalStyleOptions(k=AUTO_LABEL_K)  # the largest default catalog: three layers, 128 clusters
+    edit = LocalStyle().discover(backend, DiscoverRequest("parts", samples=50), options, no_progress)
     path = edit.save(tmp_path / "parts.safetensors")
     started = time.perf_counter()
     loaded = Edit.load(path)

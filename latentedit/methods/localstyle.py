@@ -39,8 +39,8 @@ class LocalStyleOptions:
     layer: str = option(
         "auto",
         "Generator layer(s) to cluster, joined by '+'. auto: the paper's first 32x32 layer (b32.conv0); "
-        "on generators up to 128 px, whose parts are a few pixels at 32x32, b32.conv1+b64.conv0+b64.conv1 "
-        "(for 64 px).",
+        "on generators up to 128 px, whose parts are a few pixels at 32x32, the last conv at half size "
+        "and both at full size (64 px: b32.conv1 + b64.conv0 + b64.conv1).",
     )
     k: int = option(
         0,

@@ -43,7 +43,9 @@ class WStarOptions:
     lr: float = option(1e-4, "Adam learning rate (paper: 1e-4).")
     beta1: float = option(0.9, "Adam beta1 (paper: 0.9).")
     beta2: float = option(0.999, "Adam beta2 (paper: 0.999).")
-    lambda_lm: float = option(0.01, "Weight of the large-margin loss, Eq. 2 (not given in the paper).")
+    lambda_lm: float = option(
+        0.001, "Weight of the large-margin loss, Eq. 2 (not in the paper; 0.01 stretched W* until edits reversed)."
+    )
     lambda_ap: float = option(0.1, "Weight of the attribute-preservation loss, Eq. 3 (paper: 0.1).")
     ap_strength: float = option(
         3.0, "Size of the L_ap edit, in standard deviations of T(w) along the edited attribute's normal."
