@@ -76,9 +76,16 @@ def progress_bar(description: str, quiet: bool = False) -> Iterator[Progress]:
         task = bar.add_task(description, total=None, metrics="")
 
         def update(step: int, total: int, **metrics: Any) -> None:
-            shown = " ".join(
-                f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}" for key, value in metrics.items()
-            )
+            shown = " ".join(f"{key}={short_metric(value)}" for key, value in metrics.items())
             bar.update(task, completed=step, total=total, metrics=shown)
 
         yield update
+
+
+def short_metric(value: object) -> str:
+    """A metric as one short token: 4 significant digits; a long list by its length (--json has it all)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"[{len(value)} values]"
+    return str(value)

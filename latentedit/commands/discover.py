@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt, SeedOpt
-from latentedit.console import emit_json, out, progress_bar
+from latentedit.console import emit_json, out, progress_bar, short_metric
 from latentedit.errors import LatentEditError
 
 
@@ -113,17 +113,8 @@ def discover_command(
         document = {"name": edit.name, "path": str(path), "method": edit.method, "metadata": edit.metadata()}
         emit_json({**document, "preview": str(preview) if preview else None})
     elif not quiet:
-        metrics = ", ".join(f"{key}={_short(value)}" for key, value in edit.metrics.items())
+        metrics = ", ".join(f"{key}={short_metric(value)}" for key, value in edit.metrics.items())
         out().print(f"Saved edit [bold]{edit.name}[/bold] ({edit.method}, {edit.space}) to {path}\n{metrics}")
-
-
-def _short(value: object) -> str:
-    """A metric as one short token: 4 significant digits; a long list by its length (--json has it all)."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, (list, tuple)) and len(value) > 8:
-        return f"[{len(value)} values]"
-    return str(value)
 
 
 def _pairs(firsts: list[Path], seconds: list[str], folder: Path | None) -> list[tuple[Path, Path]]:

@@ -19,7 +19,6 @@ output, or the constant input for the first layer), with U resized to that resol
 from __future__ import annotations
 
 import colorsys
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,11 +103,6 @@ def resolve_layers(backend: Backend, spec: str) -> list[str]:
     return layers
 
 
-def _layer_size(name: str, features: torch.Tensor) -> int:
-    match = re.match(r"b(\d+)\.", name)
-    return int(match.group(1)) if match else int(features.shape[-1])
-
-
 def stacked_activations(features: dict[str, torch.Tensor], layers: list[str]) -> torch.Tensor:
     """The layers' activations ``[N, ΣC, h, w]`` at the finest one's size (others upsampled bilinearly)."""
     import torch
@@ -129,7 +123,7 @@ def layer_groups(features: dict[str, torch.Tensor], layers: list[str]) -> list[t
 
     Without it the two 64 px convs would outweigh the more semantic 32 px layer two to one.
     """
-    sizes = [_layer_size(layer, features[layer]) for layer in layers]
+    sizes = [tuple(features[layer].shape[-2:]) for layer in layers]
     pairs = zip(layers, sizes, strict=True)
     return [(int(features[layer].shape[1]), sizes.count(size) ** -0.5) for layer, size in pairs]
 
