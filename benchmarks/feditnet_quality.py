@@ -4,6 +4,7 @@ numbers grow with steps.
 
 Run: .venv/bin/python benchmarks/feditnet_quality.py [--attrs glasses,smile,beard] [--json out.json]
      [--curve 150,300,600,1200] [--eval-samples 1000] [--variants '[{"lambda_fc": 0.1}]']
+     [--draws 5]  (independent draws of the 30 samples; the bars then compare means)
 As the paper ("we manually select 30 synthesized images containing the target attribute"), the
 positives are generated samples; the scorer does the selecting. InterFaceGAN's 30 labelled
 samples are 15 of those positives and 15 confident negatives, given as a labels CSV of seeds.
@@ -44,10 +45,13 @@ def thresholds(attribute: str) -> tuple[float, float]:
     return spec.low + 0.75 * span, spec.low + 0.35 * span
 
 
-def pick_samples(backend, scorer, attribute: str, pool: int, folder: Path) -> tuple[Path, Path]:
-    """Write 30 positive PNGs and a 15 + 15 labels CSV of seeds; return (positives dir, labels)."""
+def pick_samples(backend, scorer, attribute: str, pool: int, folder: Path, draw: int = 0) -> tuple[Path, Path]:
+    """Write 30 positive PNGs and a 15 + 15 labels CSV of seeds; return (positives dir, labels).
+
+    Draw k picks from its own pool of seeds, so draws share no sample."""
     high, low = thresholds(attribute)
-    seeds = list(range(POOL_SEED, POOL_SEED + pool))
+    first = POOL_SEED + draw * pool
+    seeds = list(range(first, first + pool))
     with torch.inference_mode():
         images = backend.synthesize(backend.mapping(backend.z_for_seeds(seeds)))
         scores = scorer.score(images)[attribute]
@@ -57,6 +61,8 @@ def pick_samples(backend, scorer, attribute: str, pool: int, folder: Path) -> tu
         raise SystemExit(f"{attribute}: only {len(positive)} positives / {len(negative)} negatives in {pool} samples")
     positives = folder / "positives"
     positives.mkdir(parents=True, exist_ok=True)
+    for stale in positives.glob("*.png"):  # picks of an earlier generator would join this one's
+        stale.unlink()
     pixels = to_uint8(images)
     for i in positive:
         save_png(pixels[i], positives / f"seed{seeds[i]}.png", force=True)
@@ -71,8 +77,8 @@ def pick_samples(backend, scorer, attribute: str, pool: int, folder: Path) -> tu
     return positives, labels
 
 
-def feditnet(backend, attribute: str, positives: Path, name: str, **options):
-    request = DiscoverRequest(name=name, attr=attribute, positives=positives)
+def feditnet(backend, attribute: str, positives: Path, name: str, seed: int = 0, **options):
+    request = DiscoverRequest(name=name, attr=attribute, positives=positives, seed=seed)
     started = time.perf_counter()
     edit = FEditNet().discover(backend, request, FEditNetOptions(**options), no_progress)
     return edit, time.perf_counter() - started
@@ -82,6 +88,19 @@ def interfacegan_30(backend, attribute: str, labels: Path):
     options = InterFaceGANOptions(ratio=0.5, split=0.9)
     request = DiscoverRequest(name=f"interfacegan30-{attribute}", attr=attribute, labels=labels)
     return InterFaceGAN().discover(backend, request, options, no_progress)
+
+
+def mean_rows(draws: list[dict]) -> dict:
+    """Each run's target, off-target and pixel MSE averaged over draws, with their spread."""
+    import statistics
+
+    means = {}
+    for key in draws[0]:
+        values = {name: [row[key][name] for row in draws] for name in ("target", "off_target", "pixel_mse")}
+        means[key] = {name: statistics.fmean(series) for name, series in values.items()}
+        means[key]["target_per_draw"] = values["target"]
+        means[key]["off_target_per_draw"] = values["off_target"]
+    return means
 
 
 def main() -> None:
@@ -98,6 +117,12 @@ def main() -> None:
         type=json.loads,
         default=[],
         help="JSON list of extra FEditNet option sets to run beside the default, e.g. '[{\"lambda_fc\": 0.1}]'",
+    )
+    parser.add_argument(
+        "--draws",
+        type=int,
+        default=1,
+        help="independent draws of the 30 samples (and FEditNet seeds); with more than one the bars compare means",
     )
     parser.add_argument("--work", type=Path, default=Path("runs/feditnet-quality"))
     parser.add_argument("--json", type=Path)
@@ -120,21 +145,35 @@ def main() -> None:
             for edit in edits
         }
 
-    for attribute in [a for a in args.attrs.split(",") if a]:
-        positives, labels = pick_samples(backend, scorer, attribute, args.pool, args.work / attribute)
-        runs = {"feditnet": feditnet(backend, attribute, positives, f"feditnet-{attribute}", **steps)}
+    def draw_row(attribute: str, draw: int) -> dict:
+        """Every run of one draw of the 30 samples, re-scored on the same held-out samples."""
+        folder = args.work / attribute if draw == 0 else args.work / f"{attribute}-draw{draw}"
+        positives, labels = pick_samples(backend, scorer, attribute, args.pool, folder, draw)
+        runs = {"feditnet": feditnet(backend, attribute, positives, f"feditnet-{attribute}", draw, **steps)}
         if not args.no_ablations:
-            runs["lambda_fc=0"] = feditnet(backend, attribute, positives, f"nofc-{attribute}", lambda_fc=0.0, **steps)
+            runs["lambda_fc=0"] = feditnet(
+                backend, attribute, positives, f"nofc-{attribute}", draw, lambda_fc=0.0, **steps
+            )
             runs["reuse_discriminator=false"] = feditnet(
-                backend, attribute, positives, f"scratch-{attribute}", reuse_discriminator=False, **steps
+                backend, attribute, positives, f"scratch-{attribute}", draw, reuse_discriminator=False, **steps
             )
         for index, variant in enumerate(args.variants):
             key = ",".join(f"{name}={value}" for name, value in variant.items())
-            runs[key] = feditnet(backend, attribute, positives, f"variant{index}-{attribute}", **{**steps, **variant})
+            runs[key] = feditnet(
+                backend, attribute, positives, f"variant{index}-{attribute}", draw, **{**steps, **variant}
+            )
         baseline = interfacegan_30(backend, attribute, labels)
         numbers = measure([edit for edit, _ in runs.values()] + [baseline], attribute)
         row = {key: {**numbers[edit.name], "seconds": round(seconds, 1)} for key, (edit, seconds) in runs.items()}
         row["interfacegan_30"] = numbers[baseline.name]
+        return row
+
+    for attribute in [a for a in args.attrs.split(",") if a]:
+        draws = []
+        for draw in range(args.draws):
+            draws.append(draw_row(attribute, draw))
+            print(json.dumps({attribute: {"draw": draw, **draws[-1]}}, default=str), flush=True)
+        row = draws[0] if args.draws == 1 else {**mean_rows(draws), "draws": draws}
         ours, theirs = row["feditnet"], row["interfacegan_30"]
         row["bars"] = {
             "target>=interfacegan_30": ours["target"] >= theirs["target"],
@@ -144,7 +183,7 @@ def main() -> None:
             row["bars"]["lambda_fc=0 leaks more"] = row["lambda_fc=0"]["off_target"] > ours["off_target"]
             row["bars"]["scratch moves less"] = row["reuse_discriminator=false"]["target"] < ours["target"]
         report["attributes"][attribute] = row
-        print(json.dumps({attribute: {k: v for k, v in row.items()}}, default=str), flush=True)
+        print(json.dumps({attribute: {k: v for k, v in row.items() if k != "draws"}}, default=str), flush=True)
 
     curve = [int(s) for s in args.curve.split(",") if s]
     if curve:

@@ -10,7 +10,9 @@ change the image equally; and `mapping_lr_scale`. StyleGAN's mapping learns at 0
 synthesis rate, which over a paper-length run (25,000 kimg) still moves it; over the world
 GAN's few hundred kimg it barely moved (0.3% between 400 and 680 kimg, the synthesis 27%). W
 stayed close to a random warp of Z, a likely reason why smile or bangs are almost not linear
-in it (docs/world.md; whether these options fix that is not settled yet).
+in it (docs/world.md; whether these options fix that is not settled yet). A third option,
+`hessian_weight`, is not StyleGAN2's: the Hessian penalty (`hessian.py`), which pushes the
+synthesis network to let each direction of W act the same way on every face.
 
 bf16 autocast is off by default: it halved step time on CPUs with native bf16, but these
 machines (AVX2 only) emulate it and run ~10x slower.
@@ -59,6 +61,9 @@ class GanConfig:
     pl_decay: float = 0.01
     pl_batch_shrink: int = 2
     mapping_lr_scale: float = 1.0  # on top of the mapping's lr multiplier 0.01; 10 trains it as 0.1 would
+    hessian_weight: float = 0.0  # Hessian penalty in W (Peebles et al. 2020); 0 switches it off
+    hessian_interval: int = 4
+    hessian_epsilon: float = 0.1
     bf16: bool = False
     seed: int = 0
     quality_samples: int = 500  # per snapshot, scored against renders (0: skip)
@@ -66,11 +71,17 @@ class GanConfig:
     def validate(self) -> None:
         from latentedit.errors import OptionError
 
-        check_recipe_sizes(self, ("batch", "r1_interval", "mbstd_group", "pl_interval", "pl_batch_shrink"), width=None)
+        sizes = ("batch", "r1_interval", "mbstd_group", "pl_interval", "pl_batch_shrink", "hessian_interval")
+        check_recipe_sizes(self, sizes, width=None)
         if self.mapping_lr_scale <= 0:
             raise OptionError(f"mapping_lr_scale must be > 0 (got {self.mapping_lr_scale}).")
         if self.pl_weight < 0 or not 0 < self.pl_decay <= 1:
             raise OptionError(f"pl_weight must be >= 0 and pl_decay in (0, 1] (got {self.pl_weight}, {self.pl_decay}).")
+        if self.hessian_weight < 0 or self.hessian_epsilon <= 0:
+            raise OptionError(
+                "hessian_weight must be >= 0 and hessian_epsilon > 0 "
+                f"(got {self.hessian_weight}, {self.hessian_epsilon})."
+            )
         if self.batch // self.pl_batch_shrink < 1:
             raise OptionError(f"pl_batch_shrink={self.pl_batch_shrink} leaves no samples of batch={self.batch}.")
         if self.batch % self.mbstd_group:
@@ -250,6 +261,28 @@ class GanTrainer:
         self.opt_G.step()
         return measured
 
+    def hessian_step(self) -> float:
+        """The Hessian penalty of the synthesis network in W (see `hessian.py`): steps along one
+        direction of W should change the image the same way from every face. Lazy like Gpl, on
+        as many samples. Returns the penalty."""
+        from latentedit.world.train.hessian import hessian_penalty
+
+        config = self.config
+        self.G.requires_grad_(True)
+        z = torch.randn(max(config.batch // config.pl_batch_shrink, 1), config.z_dim, device=self.device)
+        with torch.no_grad():
+            w = self.G.mapping(z, None, skip_w_avg_update=True)[:, 0]
+
+        def synthesize(codes: torch.Tensor) -> torch.Tensor:
+            with self._autocast():
+                return self.G.synthesis(codes[:, None].expand(-1, self.G.num_ws, -1), noise_mode="const").float()
+
+        penalty = hessian_penalty(synthesize, w, epsilon=config.hessian_epsilon)
+        self.opt_G.zero_grad(set_to_none=True)
+        (penalty * config.hessian_weight * config.hessian_interval).backward()
+        self.opt_G.step()
+        return float(penalty.detach())
+
     def train_step(self) -> dict[str, float]:
         """One Gmain + Dmain step, plus Gpl every `pl_interval` steps (when on) and Dreg (lazy R1)
         every `r1_interval` steps."""
@@ -265,6 +298,8 @@ class GanTrainer:
         metrics["loss_G"] = float(loss_G.detach())
         if config.pl_weight > 0 and self.step % config.pl_interval == 0:
             metrics["path_length"] = self.path_length_step()
+        if config.hessian_weight > 0 and self.step % config.hessian_interval == 0:
+            metrics["hessian"] = self.hessian_step()
 
         self.G.requires_grad_(False)
         self.D.requires_grad_(True)
