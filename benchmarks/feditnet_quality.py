@@ -91,7 +91,7 @@ def interfacegan_30(backend, attribute: str, labels: Path):
 
 
 def mean_rows(draws: list[dict]) -> dict:
-    """Each run's target, off-target and pixel MSE averaged over draws, with their spread."""
+    """Each run's target, off-target and pixel MSE averaged over draws, with the per-draw values."""
     import statistics
 
     means = {}

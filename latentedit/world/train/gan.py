@@ -10,9 +10,10 @@ change the image equally; and `mapping_lr_scale`. StyleGAN's mapping learns at 0
 synthesis rate, which over a paper-length run (25,000 kimg) still moves it; over the world
 GAN's few hundred kimg it barely moved (0.3% between 400 and 680 kimg, the synthesis 27%). W
 stayed close to a random warp of Z, a likely reason why smile or bangs are almost not linear
-in it (docs/world.md; whether these options fix that is not settled yet). A third option,
-`hessian_weight`, is not StyleGAN2's: the Hessian penalty (`hessian.py`), which pushes the
-synthesis network to let each direction of W act the same way on every face.
+in it. At 32 px the mapping rate is what helps (`mapping_lr_scale=100`; docs/world.md,
+session 8). A third option, `hessian_weight`, is not StyleGAN2's: the Hessian penalty
+(`hessian.py`), which pushes the synthesis network to let each coordinate of W act on the
+image independently of the others.
 
 bf16 autocast is off by default: it halved step time on CPUs with native bf16, but these
 machines (AVX2 only) emulate it and run ~10x slower.
@@ -262,9 +263,9 @@ class GanTrainer:
         return measured
 
     def hessian_step(self) -> float:
-        """The Hessian penalty of the synthesis network in W (see `hessian.py`): steps along one
-        direction of W should change the image the same way from every face. Lazy like Gpl, on
-        as many samples. Returns the penalty."""
+        """The Hessian penalty of the synthesis network in W (see `hessian.py`): what a step along
+        one coordinate of W does should not depend on the others. Lazy like Gpl, on as many
+        samples (Adam's settings are not rescaled for it). Returns the penalty."""
         from latentedit.world.train.hessian import hessian_penalty
 
         config = self.config

@@ -2,9 +2,11 @@
 coordinate act on the image on its own.
 
 For a function f of a latent w, the off-diagonal terms of its Hessian say how much moving along
-one coordinate changes what moving along another does. With them at zero, a step along any
-coordinate changes f the same way whichever face it starts from, which is what one editing
-direction per attribute needs. The estimator needs no second derivatives: for a Rademacher
+one coordinate changes what moving along another does. With them at zero, what a step along
+one coordinate does to f no longer depends on the other coordinates, so it is the same from
+every face that shares that coordinate: closer to what one editing direction per attribute
+needs. The penalty is tied to W's coordinate axes (that is how it disentangles); it asks
+nothing of other directions. The estimator needs no second derivatives: for a Rademacher
 vector v, the central second difference (f(w + εv) − 2f(w) + f(w − εv)) / ε² estimates vᵀHv,
 and its variance over v is 2 Σ_{i≠j} H_ij², the off-diagonal part alone.
 
