@@ -26,7 +26,7 @@ def test_an_interaction_between_coordinates_is_penalised_by_its_strength() -> No
     torch.manual_seed(0)
     w = torch.randn(64, 2, dtype=torch.float64)
 
-    # f = a·w0·w1: vᵀHv = 2a·v0·v1 = ±2a, whose variance over v is 4a² (times k/(k-1) noise)
+    # f = a·w0·w1: vᵀHv = 2a·v0·v1 = ±2a, whose variance over v is 4a² (estimated from k draws)
     def penalty(a: float) -> float:
         torch.manual_seed(1)  # the same random directions for both
         return float(hessian_penalty(lambda w: (a * w[:, 0] * w[:, 1])[:, None], w, k=8))

@@ -90,6 +90,11 @@ class GanConfig:
         if self.quality_samples and self.quality_samples < 20:
             raise OptionError(f"quality_samples must be 0 (off) or at least 20 (got {self.quality_samples}).")
 
+    @property
+    def regulariser_batch(self) -> int:
+        """Samples per lazy generator regulariser step (path length, Hessian), as StyleGAN2 shrinks it."""
+        return max(self.batch // self.pl_batch_shrink, 1)
+
     def generator_kwargs(self) -> dict[str, Any]:
         return {
             "z_dim": self.z_dim,
@@ -246,7 +251,7 @@ class GanTrainer:
         running mean, so equal steps in W change the image equally. Returns the mean length."""
         config = self.config
         self.G.requires_grad_(True)
-        ws = self._mixed_ws(max(config.batch // config.pl_batch_shrink, 1))  # not detached: mapping learns too
+        ws = self._mixed_ws(config.regulariser_batch)  # not detached: mapping learns too
         with self._autocast():
             images = self.G.synthesis(ws, noise_mode="random")
         noise = torch.randn_like(images) / np.sqrt(images.shape[2] * images.shape[3])
@@ -270,7 +275,7 @@ class GanTrainer:
 
         config = self.config
         self.G.requires_grad_(True)
-        z = torch.randn(max(config.batch // config.pl_batch_shrink, 1), config.z_dim, device=self.device)
+        z = torch.randn(config.regulariser_batch, config.z_dim, device=self.device)
         with torch.no_grad():
             w = self.G.mapping(z, None, skip_w_avg_update=True)[:, 0]
 
