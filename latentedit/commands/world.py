@@ -86,7 +86,10 @@ def train_gan_command(
     Options (-o KEY=VALUE) are the recipe's: resolution, channel_base, channel_max, batch, lr,
     r1_gamma, r1_interval, style_mixing, ema_kimg, pl_weight (path-length regulariser, 0: off),
     pl_interval, mapping_lr_scale (the mapping network's learning rate, relative),
-    hessian_weight (Hessian penalty in W, 0: off), hessian_interval, hessian_epsilon, bf16, seed, ...
+    hessian_weight (Hessian penalty in W, 0: off), hessian_interval, hessian_epsilon, bf16, seed,
+    and scorer guidance: guide_linear_weight (attributes linear in W), guide_statistics_weight
+    (attribute means/stds as rendered), guide_scorer (a world_scorer.safetensors of another seed
+    than the one `world check` judges with), guide_interval, guide_batch, guide_lr, ...
     A run may move between devices: a checkpoint written on a GPU resumes on the CPU and back.
     """
     import torch

@@ -13,7 +13,9 @@ stayed close to a random warp of Z, a likely reason why smile or bangs are almos
 in it. At 32 px the mapping rate is what helps (`mapping_lr_scale=100`; docs/world.md,
 session 8). A third option, `hessian_weight`, is not StyleGAN2's: the Hessian penalty
 (`hessian.py`), which pushes the synthesis network to let each coordinate of W act on the
-image independently of the others.
+image independently of the others. The fourth, scorer guidance (`guidance.py`), is not a GAN
+regulariser at all: a frozen attribute scorer pulls each attribute toward a linear function of W
+and its statistics toward the renderer's (`guide_linear_weight`, `guide_statistics_weight`).
 
 bf16 autocast is off by default: it halved step time on CPUs with native bf16, but these
 machines (AVX2 only) emulate it and run ~10x slower.
@@ -38,6 +40,7 @@ import torch.nn.functional as F
 from latentedit.fileio import write_json
 from latentedit.methods.base import Progress, no_progress
 from latentedit.world.seeds import TRAIN_SEED_RANGE
+from latentedit.world.train.guidance import ScorerGuide, load_guide_scorer, renderer_seeds, scorer_input
 from latentedit.world.train.state import check_recipe_sizes, load_state, save_state
 
 
@@ -65,6 +68,13 @@ class GanConfig:
     hessian_weight: float = 0.0  # Hessian penalty in W (Peebles et al. 2020); 0 switches it off
     hessian_interval: int = 4
     hessian_epsilon: float = 0.1
+    guide_linear_weight: float = 0.0  # scorer guidance (guidance.py): attributes linear in W; 0 = off
+    guide_statistics_weight: float = 0.0  # ... and attribute means/stds as rendered; 0 = off
+    guide_interval: int = 4
+    guide_batch: int = 32
+    guide_lr: float = 0.003  # the linear read-out's Adam rate
+    guide_renders: int = 1024  # renders the renderer's score statistics are measured on
+    guide_scorer: str = ""  # a world_scorer.safetensors; empty: the shipped scorer (prefer another seed)
     bf16: bool = False
     seed: int = 0
     quality_samples: int = 500  # per snapshot, scored against renders (0: skip)
@@ -73,6 +83,7 @@ class GanConfig:
         from latentedit.errors import OptionError
 
         sizes = ("batch", "r1_interval", "mbstd_group", "pl_interval", "pl_batch_shrink", "hessian_interval")
+        sizes += ("guide_interval", "guide_batch", "guide_renders")
         check_recipe_sizes(self, sizes, width=None)
         if self.mapping_lr_scale <= 0:
             raise OptionError(f"mapping_lr_scale must be > 0 (got {self.mapping_lr_scale}).")
@@ -83,12 +94,24 @@ class GanConfig:
                 "hessian_weight must be >= 0 and hessian_epsilon > 0 "
                 f"(got {self.hessian_weight}, {self.hessian_epsilon})."
             )
+        if min(self.guide_linear_weight, self.guide_statistics_weight) < 0 or self.guide_lr <= 0:
+            raise OptionError(
+                "guide_linear_weight and guide_statistics_weight must be >= 0 and guide_lr > 0 "
+                f"(got {self.guide_linear_weight}, {self.guide_statistics_weight}, {self.guide_lr})."
+            )
+        if self.guided and self.guide_renders < 2:
+            raise OptionError(f"guide_renders must be at least 2 (got {self.guide_renders}).")
         if self.batch // self.pl_batch_shrink < 1:
             raise OptionError(f"pl_batch_shrink={self.pl_batch_shrink} leaves no samples of batch={self.batch}.")
         if self.batch % self.mbstd_group:
             raise OptionError(f"batch={self.batch} must be a multiple of mbstd_group={self.mbstd_group}.")
         if self.quality_samples and self.quality_samples < 20:
             raise OptionError(f"quality_samples must be 0 (off) or at least 20 (got {self.quality_samples}).")
+
+    @property
+    def guided(self) -> bool:
+        """Whether scorer guidance is on."""
+        return self.guide_linear_weight > 0 or self.guide_statistics_weight > 0
 
     @property
     def regulariser_batch(self) -> int:
@@ -188,6 +211,11 @@ class GanTrainer:
         self.step = 0
         self.pl_mean = 0.0  # running mean path length, the regulariser's target
         self.rng = np.random.default_rng(config.seed)
+        self.guide: ScorerGuide | None = None
+        if config.guided:
+            self.guide = ScorerGuide(config.w_dim).to(self.device)
+            self.guide_scorer = load_guide_scorer(config.guide_scorer, self.device)
+            self.opt_guide = torch.optim.Adam(self.guide.parameters(), lr=config.guide_lr, betas=(0.9, 0.99))
         self.reals = RealFaces(self.rng, config.batch, config.resolution, render_workers)
         self.G.to(memory_format=torch.channels_last)
         self.D.to(memory_format=torch.channels_last)
@@ -197,10 +225,12 @@ class GanTrainer:
         return self.run_dir / "checkpoint.safetensors"
 
     def _modules(self) -> dict[str, torch.nn.Module]:
-        return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+        modules = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+        return modules if self.guide is None else {**modules, "guide": self.guide}
 
     def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"G": self.opt_G, "D": self.opt_D}
+        optimizers = {"G": self.opt_G, "D": self.opt_D}
+        return optimizers if self.guide is None else {**optimizers, "guide": self.opt_guide}
 
     def save(self) -> None:
         counters = {"nimg": self.nimg, "step": self.step, "pl_mean": self.pl_mean, "config": asdict(self.config)}
@@ -211,7 +241,8 @@ class GanTrainer:
         save_state(self.checkpoint_path, self._modules(), self._optimizers(), counters)
 
     def resume(self) -> None:
-        counters = load_state(self.checkpoint_path, self._modules(), self._optimizers())
+        # guidance may be switched on for a run that had none: its read-out then starts fresh
+        counters = load_state(self.checkpoint_path, self._modules(), self._optimizers(), optional=("guide",))
         self.nimg, self.step = int(counters["nimg"]), int(counters["step"])
         self.pl_mean = float(counters.get("pl_mean", 0.0))  # checkpoints from before the option: none yet
         self.rng.bit_generator.state = counters["rng"]
@@ -289,6 +320,44 @@ class GanTrainer:
         self.opt_G.step()
         return float(penalty.detach())
 
+    def _prepare_guide(self) -> None:
+        """Measure the renderer's score statistics and fit the read-out to the generator as it is."""
+        assert self.guide is not None
+        config = self.config
+        chunks = []
+        with torch.no_grad():
+            self.guide.measure_renderer(
+                self.guide_scorer, renderer_seeds(config.seed, config.guide_renders), config.resolution
+            )
+            for _ in range(0, config.guide_renders, 128):
+                z = torch.randn(128, config.z_dim, device=self.device)
+                w = self.G.mapping(z, None, skip_w_avg_update=True)
+                chunks.append((w[:, 0], self.guide_scorer(scorer_input(self.G.synthesis(w, noise_mode="random")))))
+        raw = {name: torch.cat([chunk[1][name] for chunk in chunks]) for name in chunks[0][1]}
+        self.guide.fit_readout(torch.cat([chunk[0] for chunk in chunks]), raw)
+
+    def guide_step(self) -> dict[str, float]:
+        """Scorer guidance (`guidance.py`) on unmixed samples, so each image has one w. Lazy like
+        Gpl; the read-out learns in the same step. Returns both losses."""
+        assert self.guide is not None
+        config = self.config
+        if not bool(self.guide.ready):
+            self._prepare_guide()
+        self.G.requires_grad_(True)
+        z = torch.randn(config.guide_batch, config.z_dim, device=self.device)
+        ws = self.G.mapping(z, None, skip_w_avg_update=True)
+        with self._autocast():
+            images = self.G.synthesis(ws, noise_mode="random")
+        raw = self.guide_scorer(scorer_input(images.float()))
+        linear, statistics = self.guide.linearity_loss(ws[:, 0], raw), self.guide.statistics_loss(raw)
+        loss = config.guide_linear_weight * linear + config.guide_statistics_weight * statistics
+        self.opt_G.zero_grad(set_to_none=True)
+        self.opt_guide.zero_grad(set_to_none=True)
+        (loss * config.guide_interval).backward()
+        self.opt_G.step()
+        self.opt_guide.step()
+        return {"guide_linear": float(linear.detach()), "guide_statistics": float(statistics.detach())}
+
     def train_step(self) -> dict[str, float]:
         """One Gmain + Dmain step, plus Gpl every `pl_interval` steps (when on) and Dreg (lazy R1)
         every `r1_interval` steps."""
@@ -306,6 +375,8 @@ class GanTrainer:
             metrics["path_length"] = self.path_length_step()
         if config.hessian_weight > 0 and self.step % config.hessian_interval == 0:
             metrics["hessian"] = self.hessian_step()
+        if self.guide is not None and self.step % config.guide_interval == 0:
+            metrics.update(self.guide_step())
 
         self.G.requires_grad_(False)
         self.D.requires_grad_(True)

@@ -74,8 +74,10 @@ def load_state(
     path: Path,
     modules: dict[str, torch.nn.Module],
     optimizers: dict[str, torch.optim.Optimizer],
+    optional: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Restore modules and optimisers in place; return the saved counters."""
+    """Restore modules and optimisers in place; return the saved counters. Names in `optional`
+    (a part added to a recipe later) are left as initialised when the checkpoint lacks them."""
     from safetensors import safe_open
 
     if not path.is_file():
@@ -85,6 +87,8 @@ def load_state(
     tensors = load_file(str(path))
     for name, module in modules.items():
         prefix = f"module.{name}."
+        if name in optional and not any(key.startswith(prefix) for key in tensors):
+            continue
         try:
             module.load_state_dict(
                 {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
@@ -96,6 +100,8 @@ def load_state(
             ) from None
     scalars = json.loads(metadata.get("optimizers", "{}"))
     for name, optimizer in optimizers.items():
+        if name in optional and name not in scalars:
+            continue
         saved = scalars[name]
         state: dict[int, dict[str, Any]] = {}
         prefix = f"opt.{name}."
