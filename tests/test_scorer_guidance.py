@@ -17,6 +17,8 @@ GUIDED = GanConfig(
         **TINY_GAN.__dict__,
         "guide_linear_weight": 1.0,
         "guide_statistics_weight": 1.0,
+        "guide_orthogonal_weight": 1.0,
+        "guide_correlation_weight": 1.0,
         "guide_interval": 1,
         "guide_batch": 8,
         "guide_renders": 32,
@@ -70,7 +72,7 @@ def test_a_guided_step_moves_the_generator_through_the_frozen_scorer(tmp_path: P
     synthesis_before = [p.clone() for p in trainer.G.synthesis.parameters()]
     scorer_before = [p.clone() for p in trainer.guide_scorer.parameters()]
     metrics = trainer.guide_step()
-    assert bool(trainer.guide.ready) and metrics["guide_linear"] > 0 and metrics["guide_statistics"] > 0
+    assert bool(trainer.guide.ready) and min(metrics.values()) > 0
     assert float(trainer.guide.real_std.min()) >= 0 and float(trainer.guide.real_mean.abs().sum()) > 0
     moved = [not torch.equal(a, b) for a, b in zip(synthesis_before, trainer.G.synthesis.parameters(), strict=True)]
     assert any(moved)
@@ -108,3 +110,51 @@ def test_a_mode_the_scorer_is_sure_is_absent_still_gets_a_pull_toward_the_render
     logits = torch.full((64,), -12.0, requires_grad=True)  # sigmoid'(-12) ~ 6e-6
     guide.statistics_loss(_scorer_outputs(logits)).backward()
     assert float(logits.grad.sum()) < -0.01  # descending the loss raises the logits
+
+
+def test_the_orthogonality_loss_is_high_for_a_shared_direction_and_zero_for_orthogonal_ones() -> None:
+    guide = ScorerGuide(w_dim=32)
+    rows = guide.readout.weight.shape[0]
+    with torch.no_grad():
+        guide.readout.weight.copy_(torch.ones(rows, 32))  # every attribute read along one direction
+    shared = float(guide.orthogonality_loss().detach())
+    with torch.no_grad():
+        guide.readout.weight.copy_(torch.eye(32)[:rows])  # every output along its own axis
+    # (hair colours, centred, have no direction then; every other pair has cosine 1)
+    assert shared > 0.4 and float(guide.orthogonality_loss().detach()) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_resuming_with_another_guide_scorer_measures_the_renderer_again_through_it(tmp_path: Path) -> None:
+    trainer = GanTrainer(GUIDED, tmp_path)
+    trainer.guide_step()
+    trainer.save()
+    same = GanTrainer(GUIDED, tmp_path)
+    same.resume()
+    assert bool(same.guide.ready)
+    other = GanTrainer(GUIDED, tmp_path)
+    with torch.no_grad():
+        next(other.guide_scorer.parameters()).mul_(1.5)  # stands in for a scorer trained otherwise
+    other.resume()
+    assert not bool(other.guide.ready)
+    other.guide_step()
+    assert bool(other.guide.ready) and not torch.equal(other.guide.real_mean, trainer.guide.real_mean)
+
+
+def test_the_correlation_loss_sees_attributes_that_come_together_when_the_renderer_draws_them_apart() -> None:
+    torch.manual_seed(0)
+    rendered = {name: torch.randn(512, size) * 3 for name, (_, size) in scoring.HEADS.items()}  # independent
+    guide = ScorerGuide(w_dim=8)
+    tempered = soft_scores(rendered, STATISTICS_TEMPERATURE)
+    guide.real_correlation.copy_(torch.corrcoef(tempered.T).nan_to_num(0.0))
+    coupled = {**rendered, "smile": rendered["glasses"] / 8 + 0.5}  # generated smiles come with glasses
+    assert float(guide.correlation_loss(rendered)) == pytest.approx(0.0, abs=1e-4)
+    assert float(guide.correlation_loss(coupled)) > 1.0
+
+
+def test_a_read_out_saved_before_correlations_were_matched_is_measured_again(tmp_path: Path) -> None:
+    guide = ScorerGuide(w_dim=8)
+    guide.ready.fill_(True)
+    old = {key: value for key, value in guide.state_dict().items() if key != "real_correlation"}
+    resumed = ScorerGuide(w_dim=8)
+    resumed.load_state_dict(old)
+    assert not bool(resumed.ready)

@@ -15,7 +15,9 @@ session 8). A third option, `hessian_weight`, is not StyleGAN2's: the Hessian pe
 (`hessian.py`), which pushes the synthesis network to let each coordinate of W act on the
 image independently of the others. The fourth, scorer guidance (`guidance.py`), is not a GAN
 regulariser at all: a frozen attribute scorer pulls each attribute toward a linear function of W
-and its statistics toward the renderer's (`guide_linear_weight`, `guide_statistics_weight`).
+along directions orthogonal to the other attributes', and its statistics and correlations
+toward the renderer's (`guide_linear_weight`, `guide_orthogonal_weight`,
+`guide_statistics_weight`, `guide_correlation_weight`).
 
 bf16 autocast is off by default: it halved step time on CPUs with native bf16, but these
 machines (AVX2 only) emulate it and run ~10x slower.
@@ -40,7 +42,13 @@ import torch.nn.functional as F
 from latentedit.fileio import write_json
 from latentedit.methods.base import Progress, no_progress
 from latentedit.world.seeds import TRAIN_SEED_RANGE
-from latentedit.world.train.guidance import ScorerGuide, load_guide_scorer, renderer_seeds, scorer_input
+from latentedit.world.train.guidance import (
+    ScorerGuide,
+    load_guide_scorer,
+    renderer_seeds,
+    scorer_fingerprint,
+    scorer_input,
+)
 from latentedit.world.train.state import check_recipe_sizes, load_state, save_state
 
 
@@ -70,6 +78,8 @@ class GanConfig:
     hessian_epsilon: float = 0.1
     guide_linear_weight: float = 0.0  # scorer guidance (guidance.py): attributes linear in W; 0 = off
     guide_statistics_weight: float = 0.0  # ... and attribute means/stds as rendered; 0 = off
+    guide_orthogonal_weight: float = 0.0  # ... and attributes along orthogonal directions of W
+    guide_correlation_weight: float = 0.0  # ... and correlations between attributes as rendered
     guide_interval: int = 4
     guide_batch: int = 32
     guide_lr: float = 0.003  # the linear read-out's Adam rate
@@ -94,11 +104,14 @@ class GanConfig:
                 "hessian_weight must be >= 0 and hessian_epsilon > 0 "
                 f"(got {self.hessian_weight}, {self.hessian_epsilon})."
             )
-        if min(self.guide_linear_weight, self.guide_statistics_weight) < 0 or self.guide_lr <= 0:
-            raise OptionError(
-                "guide_linear_weight and guide_statistics_weight must be >= 0 and guide_lr > 0 "
-                f"(got {self.guide_linear_weight}, {self.guide_statistics_weight}, {self.guide_lr})."
-            )
+        weights = (
+            self.guide_linear_weight,
+            self.guide_statistics_weight,
+            self.guide_orthogonal_weight,
+            self.guide_correlation_weight,
+        )
+        if min(weights) < 0 or self.guide_lr <= 0:
+            raise OptionError(f"guide_*_weight must be >= 0 and guide_lr > 0 (got {weights}, {self.guide_lr}).")
         if self.guided and self.guide_renders < 2:
             raise OptionError(f"guide_renders must be at least 2 (got {self.guide_renders}).")
         if self.batch // self.pl_batch_shrink < 1:
@@ -111,7 +124,7 @@ class GanConfig:
     @property
     def guided(self) -> bool:
         """Whether scorer guidance is on."""
-        return self.guide_linear_weight > 0 or self.guide_statistics_weight > 0
+        return max(self.guide_linear_weight, self.guide_statistics_weight, self.guide_correlation_weight) > 0
 
     @property
     def regulariser_batch(self) -> int:
@@ -238,6 +251,8 @@ class GanTrainer:
         counters["torch_rng"] = torch.get_rng_state().tolist()
         if self.device.type == "cuda":
             counters["cuda_rng"] = torch.cuda.get_rng_state(self.device).tolist()
+        if self.guide is not None:
+            counters["guide_scorer"] = scorer_fingerprint(self.guide_scorer)
         save_state(self.checkpoint_path, self._modules(), self._optimizers(), counters)
 
     def resume(self) -> None:
@@ -250,6 +265,8 @@ class GanTrainer:
         if self.device.type == "cuda" and "cuda_rng" in counters:
             torch.cuda.set_rng_state(torch.tensor(counters["cuda_rng"], dtype=torch.uint8), self.device)
         self._set_hyperparameters()  # the checkpoint holds the old ones; settings given now win
+        if self.guide is not None and counters.get("guide_scorer") != scorer_fingerprint(self.guide_scorer):
+            self.guide.ready.fill_(False)  # another guide scorer: measure the renderer and refit through it
 
     def _set_hyperparameters(self) -> None:
         """Learning rates and betas from the config, scaled for lazy regularisation as StyleGAN2
@@ -334,7 +351,8 @@ class GanTrainer:
                 w = self.G.mapping(z, None, skip_w_avg_update=True)
                 chunks.append((w[:, 0], self.guide_scorer(scorer_input(self.G.synthesis(w, noise_mode="random")))))
         raw = {name: torch.cat([chunk[1][name] for chunk in chunks]) for name in chunks[0][1]}
-        self.guide.fit_readout(torch.cat([chunk[0] for chunk in chunks]), raw)
+        balance = config.guide_orthogonal_weight / max(config.guide_linear_weight, 1e-8)
+        self.guide.fit_readout(torch.cat([chunk[0] for chunk in chunks]), raw, orthogonal_weight=balance)
 
     def guide_step(self) -> dict[str, float]:
         """Scorer guidance (`guidance.py`) on unmixed samples, so each image has one w. Lazy like
@@ -350,13 +368,18 @@ class GanTrainer:
             images = self.G.synthesis(ws, noise_mode="random")
         raw = self.guide_scorer(scorer_input(images.float()))
         linear, statistics = self.guide.linearity_loss(ws[:, 0], raw), self.guide.statistics_loss(raw)
+        orthogonal = self.guide.orthogonality_loss()  # acts on the read-out; G follows through `linear`
+        correlation = self.guide.correlation_loss(raw)
         loss = config.guide_linear_weight * linear + config.guide_statistics_weight * statistics
+        loss = loss + config.guide_orthogonal_weight * orthogonal + config.guide_correlation_weight * correlation
         self.opt_G.zero_grad(set_to_none=True)
         self.opt_guide.zero_grad(set_to_none=True)
         (loss * config.guide_interval).backward()
         self.opt_G.step()
         self.opt_guide.step()
-        return {"guide_linear": float(linear.detach()), "guide_statistics": float(statistics.detach())}
+        losses = {"guide_linear": linear, "guide_statistics": statistics, "guide_orthogonal": orthogonal}
+        losses["guide_correlation"] = correlation
+        return {name: float(value.detach()) for name, value in losses.items()}
 
     def train_step(self) -> dict[str, float]:
         """One Gmain + Dmain step, plus Gpl every `pl_interval` steps (when on) and Dreg (lazy R1)
