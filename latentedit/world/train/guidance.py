@@ -142,9 +142,9 @@ class ScorerGuide(nn.Module):
         from latentedit.images import from_uint8
         from latentedit.world.render import render_batch
 
-        scores = []
+        scores, device = [], self.real_mean.device
         for start in range(0, len(seeds), 256):
-            images = from_uint8(render_batch(seeds[start : start + 256], size=resolution)[0])
+            images = from_uint8(render_batch(seeds[start : start + 256], size=resolution)[0]).to(device)
             scores.append(soft_scores(scorer(scorer_input(images)), STATISTICS_TEMPERATURE))
         table = torch.cat(scores)
         self.real_mean.copy_(table.mean(0))

@@ -1,0 +1,86 @@
+"""Do a generator's samples pair attributes as the renderer does?
+
+Run: .venv/bin/python benchmarks/attribute_correlations.py [GAN.safetensors] [--samples 1500] [--json]
+(default: the shipped world GAN). InterFaceGAN's normal follows the class means of the samples,
+so an edit moves every attribute that the generator's samples correlate with the target. The
+renderer's correlations are deliberate and documented (docs/world.md); anything a generator
+adds to them shows up as leakage in the re-scoring table. This scores the same number of
+generated and held-out rendered faces with the world's scorer and prints the score
+correlations of both, their difference, and the mean off-diagonal |difference|.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+
+COLUMNS = (
+    "smile",
+    "eyes_open",
+    "yaw",
+    "glasses",
+    "beard",
+    "bangs",
+    "long_hair",
+    "hair_color=black",
+    "hair_color=brown",
+    "hair_color=blond",
+    "hair_color=red",
+    "hair_color=gray",
+    "skin_tone",
+    "face_width",
+)
+
+
+def correlations(gan: str | None, samples: int, seed: int = 0) -> dict:
+    from latentedit.backend import load_backend
+    from latentedit.images import from_uint8
+    from latentedit.world.render import render_batch
+    from latentedit.world.scorers import WorldScorer
+    from latentedit.world.seeds import HELDOUT_SEED
+
+    backend = load_backend(f"stylegan2:{gan}" if gan else "embedded")
+    scorer = WorldScorer()
+    with torch.inference_mode():
+        z = torch.randn(samples, backend.z_dim, generator=torch.Generator().manual_seed(seed))
+        images = torch.cat([backend.synthesize(backend.mapping(chunk)) for chunk in z.split(250)])
+        generated = scorer.score(images)
+        rendered = scorer.score(from_uint8(render_batch(list(range(HELDOUT_SEED, HELDOUT_SEED + samples)), size=64)[0]))
+    fake = np.corrcoef(np.stack([generated[column].numpy() for column in COLUMNS]))
+    real = np.corrcoef(np.stack([rendered[column].numpy() for column in COLUMNS]))
+    off_diagonal = ~np.eye(len(COLUMNS), dtype=bool)
+    return {
+        "columns": list(COLUMNS),
+        "generated": fake.round(3).tolist(),
+        "rendered": real.round(3).tolist(),
+        "mean_abs_gap": float(np.abs(fake - real)[off_diagonal].mean()),
+        "samples": samples,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("gan", nargs="?", help="A generator .safetensors (default: the shipped world GAN).")
+    parser.add_argument("--samples", type=int, default=1500)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    report = correlations(args.gan, args.samples)
+    if args.json:
+        print(json.dumps(report))
+        return
+    np.set_printoptions(precision=2, suppress=True, linewidth=220)
+    short = [column.replace("hair_color=", "")[:6] for column in COLUMNS]
+    gap = np.array(report["generated"]) - np.array(report["rendered"])
+    print("columns:", " ".join(short))
+    print("generated minus rendered:")
+    print(gap)
+    print("rendered:")
+    print(np.array(report["rendered"]))
+    print(f"mean off-diagonal |gap|: {report['mean_abs_gap']:.3f} ({args.samples} samples each)")
+
+
+if __name__ == "__main__":
+    main()
