@@ -15,7 +15,6 @@ import argparse
 import json
 
 import numpy as np
-import torch
 
 COLUMNS = (
     "smile",
@@ -38,17 +37,15 @@ COLUMNS = (
 def correlations(gan: str | None, samples: int, seed: int = 0) -> dict:
     from latentedit.backend import load_backend
     from latentedit.images import from_uint8
+    from latentedit.sampling import sample
     from latentedit.world.render import render_batch
     from latentedit.world.scorers import WorldScorer
     from latentedit.world.seeds import HELDOUT_SEED
 
     backend = load_backend(f"stylegan2:{gan}" if gan else "embedded")
     scorer = WorldScorer()
-    with torch.inference_mode():
-        z = torch.randn(samples, backend.z_dim, generator=torch.Generator().manual_seed(seed))
-        images = torch.cat([backend.synthesize(backend.mapping(chunk)) for chunk in z.split(250)])
-        generated = scorer.score(images)
-        rendered = scorer.score(from_uint8(render_batch(list(range(HELDOUT_SEED, HELDOUT_SEED + samples)), size=64)[0]))
+    generated = sample(backend, samples, seed, scorer).scores
+    rendered = scorer.score(from_uint8(render_batch(list(range(HELDOUT_SEED, HELDOUT_SEED + samples)), size=64)[0]))
     fake = np.corrcoef(np.stack([generated[column].numpy() for column in COLUMNS]))
     real = np.corrcoef(np.stack([rendered[column].numpy() for column in COLUMNS]))
     off_diagonal = ~np.eye(len(COLUMNS), dtype=bool)

@@ -77,12 +77,12 @@ def probe(gan: str | None, samples: int, seed: int = 0) -> dict:
 def gradient_agreement(backend, scorer, count: int = 64, seed: int = 3) -> dict[str, float]:
     """Mean cosine of per-face score gradients in W with their mean direction, per attribute."""
     from latentedit.world import scoring
-    from latentedit.world.scorers import _resize
+    from latentedit.world.scorers import scorer_input
 
     with torch.no_grad():
         w = backend.mapping(backend.sample_z(count, seed))[:, :1].clone()
     w.requires_grad_(True)
-    scores = scoring.decode(scorer.model(_resize(backend.synthesize(w.expand(-1, backend.num_ws, -1)))))
+    scores = scoring.decode(scorer.model(scorer_input(backend.synthesize(w.expand(-1, backend.num_ws, -1)))))
     agreement = {}
     for name in (*scoring.BINARY, *scoring.CONTINUOUS):
         (grads,) = torch.autograd.grad(scores[name].sum(), w, retain_graph=True)

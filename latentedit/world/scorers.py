@@ -18,7 +18,8 @@ from latentedit.world.weights import SCORER, SEGMENTER, load_module, weights_pat
 BATCH = 256
 
 
-def _resize(images: torch.Tensor, size: int = 64) -> torch.Tensor:
+def scorer_input(images: torch.Tensor, size: int = 64) -> torch.Tensor:
+    """Images of any size as the scorers read them: 64 px (differentiable, for guided training)."""
     if images.shape[-1] == size:
         return images
     return torch.nn.functional.interpolate(
@@ -56,13 +57,14 @@ class WorldScorer:
 
     @torch.inference_mode()
     def score(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        chunks = [scoring.decode(self.model(_resize(batch.to(self.device)))) for batch in images.split(BATCH)]
+        chunks = [scoring.decode(self.model(scorer_input(batch.to(self.device)))) for batch in images.split(BATCH)]
         return {key: torch.cat([chunk[key] for chunk in chunks]).cpu() for key in chunks[0]}
 
     @torch.inference_mode()
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Penultimate features [N, 256], the space of the world's Fréchet distance."""
-        return torch.cat([self.model.features(_resize(batch.to(self.device))) for batch in images.split(BATCH)]).cpu()
+        features = [self.model.features(scorer_input(batch.to(self.device))) for batch in images.split(BATCH)]
+        return torch.cat(features).cpu()
 
 
 class WorldSegmenter:
@@ -81,7 +83,7 @@ class WorldSegmenter:
         size = images.shape[-1]
         maps = []
         for batch in images.split(BATCH):
-            logits = self.model(_resize(batch.to(self.device)))
+            logits = self.model(scorer_input(batch.to(self.device)))
             if logits.shape[-1] != size:
                 logits = torch.nn.functional.interpolate(logits, size=(size, size), mode="bilinear")
             maps.append(logits.argmax(dim=1).cpu())

@@ -41,14 +41,9 @@ import torch.nn.functional as F
 
 from latentedit.fileio import write_json
 from latentedit.methods.base import Progress, no_progress
+from latentedit.world.scorers import scorer_input
 from latentedit.world.seeds import TRAIN_SEED_RANGE
-from latentedit.world.train.guidance import (
-    ScorerGuide,
-    load_guide_scorer,
-    renderer_seeds,
-    scorer_fingerprint,
-    scorer_input,
-)
+from latentedit.world.train.guidance import ScorerGuide, load_guide_scorer, renderer_seeds, scorer_fingerprint
 from latentedit.world.train.state import check_recipe_sizes, load_state, save_state
 
 
@@ -341,33 +336,33 @@ class GanTrainer:
         """Measure the renderer's score statistics and fit the read-out to the generator as it is."""
         assert self.guide is not None
         config = self.config
-        chunks = []
         with torch.no_grad():
             self.guide.measure_renderer(
                 self.guide_scorer, renderer_seeds(config.seed, config.guide_renders), config.resolution
             )
-            for _ in range(0, config.guide_renders, 128):
-                z = torch.randn(128, config.z_dim, device=self.device)
-                w = self.G.mapping(z, None, skip_w_avg_update=True)
-                chunks.append((w[:, 0], self.guide_scorer(scorer_input(self.G.synthesis(w, noise_mode="random")))))
+            chunks = [self._scored_samples(128) for _ in range(0, config.guide_renders, 128)]
         raw = {name: torch.cat([chunk[1][name] for chunk in chunks]) for name in chunks[0][1]}
         balance = config.guide_orthogonal_weight / max(config.guide_linear_weight, 1e-8)
         self.guide.fit_readout(torch.cat([chunk[0] for chunk in chunks]), raw, orthogonal_weight=balance)
 
+    def _scored_samples(self, count: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Unmixed samples (one w per image, [N, w_dim]) and the guide scorer's raw outputs."""
+        z = torch.randn(count, self.config.z_dim, device=self.device)
+        ws = self.G.mapping(z, None, skip_w_avg_update=True)
+        with self._autocast():
+            images = self.G.synthesis(ws, noise_mode="random")
+        return ws[:, 0], self.guide_scorer(scorer_input(images.float()))
+
     def guide_step(self) -> dict[str, float]:
         """Scorer guidance (`guidance.py`) on unmixed samples, so each image has one w. Lazy like
-        Gpl; the read-out learns in the same step. Returns both losses."""
+        Gpl; the read-out learns in the same step. Returns its four losses."""
         assert self.guide is not None
         config = self.config
         if not bool(self.guide.ready):
             self._prepare_guide()
         self.G.requires_grad_(True)
-        z = torch.randn(config.guide_batch, config.z_dim, device=self.device)
-        ws = self.G.mapping(z, None, skip_w_avg_update=True)
-        with self._autocast():
-            images = self.G.synthesis(ws, noise_mode="random")
-        raw = self.guide_scorer(scorer_input(images.float()))
-        linear, statistics = self.guide.linearity_loss(ws[:, 0], raw), self.guide.statistics_loss(raw)
+        w, raw = self._scored_samples(config.guide_batch)
+        linear, statistics = self.guide.linearity_loss(w, raw), self.guide.statistics_loss(raw)
         orthogonal = self.guide.orthogonality_loss()  # acts on the read-out; G follows through `linear`
         correlation = self.guide.correlation_loss(raw)
         loss = config.guide_linear_weight * linear + config.guide_statistics_weight * statistics
@@ -377,9 +372,8 @@ class GanTrainer:
         (loss * config.guide_interval).backward()
         self.opt_G.step()
         self.opt_guide.step()
-        losses = {"guide_linear": linear, "guide_statistics": statistics, "guide_orthogonal": orthogonal}
-        losses["guide_correlation"] = correlation
-        return {name: float(value.detach()) for name, value in losses.items()}
+        losses = {"linear": linear, "statistics": statistics, "orthogonal": orthogonal, "correlation": correlation}
+        return {f"guide_{name}": float(value.detach()) for name, value in losses.items()}
 
     def train_step(self) -> dict[str, float]:
         """One Gmain + Dmain step, plus Gpl every `pl_interval` steps (when on) and Dreg (lazy R1)

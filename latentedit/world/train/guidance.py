@@ -41,18 +41,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentedit.world import scoring
+from latentedit.world.scorers import scorer_input
 
-SCORER_SIZE = 64  # the scorers read 64 px faces
 # Statistics are taken of tempered probabilities: a face the scorer reads as surely without
 # glasses has sigmoid'(logit) ~ 0, so plain probabilities give a dropped mode no gradient.
 STATISTICS_TEMPERATURE = 4.0
-
-
-def scorer_input(images: torch.Tensor) -> torch.Tensor:
-    """Generator or renderer images resized to what the scorer reads (differentiably)."""
-    if images.shape[-1] == SCORER_SIZE:
-        return images
-    return F.interpolate(images, size=(SCORER_SIZE, SCORER_SIZE), mode="bilinear", align_corners=False)
 
 
 def soft_scores(raw: dict[str, torch.Tensor], temperature: float = 1.0) -> torch.Tensor:
@@ -175,8 +168,7 @@ def load_guide_scorer(path: str, device: torch.device) -> nn.Module:
     from latentedit.world.networks import AttributeScorer
     from latentedit.world.weights import SCORER, load_module, weights_path
 
-    module = load_module(Path(path) if path else weights_path(SCORER), AttributeScorer, "scorer", str(device))
-    return module.eval().requires_grad_(False)
+    return load_module(Path(path) if path else weights_path(SCORER), AttributeScorer, "scorer", str(device))
 
 
 def scorer_fingerprint(scorer: nn.Module) -> str:
