@@ -9,7 +9,7 @@ import torch
 
 from latentedit.world import scoring
 from latentedit.world.train.gan import GanConfig, GanTrainer
-from latentedit.world.train.guidance import STATISTICS_TEMPERATURE, ScorerGuide, soft_scores
+from latentedit.world.train.guidance import STATISTICS_TEMPERATURE, ScorerGuide, soft_scores, split_heads
 from tests.test_world_training import TINY_GAN
 
 GUIDED = GanConfig(
@@ -99,7 +99,7 @@ def test_guidance_can_be_switched_on_when_resuming_an_unguided_run_and_its_state
 def test_guidance_settings_that_cannot_work_are_refused() -> None:
     from latentedit.errors import OptionError
 
-    for bad in ({"guide_linear_weight": -1.0}, {"guide_lr": 0.0}, {"guide_batch": 0}):
+    for bad in ({"guide_linear_weight": -1.0}, {"guide_lr": 0.0}, {"guide_batch": 0}, {"guide_edit_random": 2.0}):
         with pytest.raises(OptionError):
             GanConfig(**{**GUIDED.__dict__, **bad}).validate()
 
@@ -158,3 +158,66 @@ def test_a_read_out_saved_before_correlations_were_matched_is_measured_again(tmp
     resumed = ScorerGuide(w_dim=8)
     resumed.load_state_dict(old)
     assert not bool(resumed.ready)
+
+
+def test_edit_consistency_is_zero_when_scores_follow_the_read_out_and_sees_a_leak_when_they_do_not() -> None:
+    torch.manual_seed(0)
+    guide = ScorerGuide(w_dim=8)
+    w = torch.randn(64, 8)
+    moved = guide.edited_codes(w, strength=3.0, random_fraction=0.0)
+    readout = {name: value.detach() for name, value in split_heads(guide.readout(w)).items()}
+    readout_moved = {name: value.detach() for name, value in split_heads(guide.readout(moved)).items()}
+    assert float(guide.edit_consistency_loss(w, readout, moved, readout_moved)) == pytest.approx(0.0, abs=1e-10)
+    leaked = {**readout_moved, "glasses": readout_moved["glasses"] + 4.0}  # every edit also adds glasses
+    assert float(guide.edit_consistency_loss(w, readout, moved, leaked)) > 0.1
+
+
+def test_edit_moves_reach_the_asked_number_of_standard_deviations_along_read_out_directions() -> None:
+    torch.manual_seed(0)
+    guide = ScorerGuide(w_dim=8)
+    w = torch.randn(2000, 8) * torch.linspace(0.5, 2.0, 8)
+    moved = guide.edited_codes(w, strength=3.0, random_fraction=0.0)
+    directions = torch.nn.functional.normalize(guide.readout.weight.detach(), dim=1)
+    alignment = (torch.nn.functional.normalize(moved - w, dim=1) @ directions.T).abs().max(dim=1).values
+    assert float(alignment.min()) > 1 - 1e-5  # each move is along one attribute's read-out
+    along = ((moved - w) * torch.nn.functional.normalize(moved - w, dim=1)).sum(1)
+    spread = (w @ directions.T).std(0)
+    assert float(along.max()) <= 3.0 * float(spread.max()) + 1e-4 and float(along.mean()) > 0.5 * float(spread.min())
+
+
+def test_a_guided_step_with_edit_consistency_reports_it_and_trains(tmp_path: Path) -> None:
+    trainer = GanTrainer(GanConfig(**{**GUIDED.__dict__, "guide_edit_weight": 1.0}), tmp_path)
+    synthesis_before = [p.clone() for p in trainer.G.synthesis.parameters()]
+    metrics = trainer.guide_step()
+    assert metrics["guide_edit"] >= 0 and "guide_linear" in metrics
+    assert any(not torch.equal(a, b) for a, b in zip(synthesis_before, trainer.G.synthesis.parameters(), strict=True))
+
+
+def test_resuming_at_another_statistics_temperature_measures_the_renderer_again(tmp_path: Path) -> None:
+    trainer = GanTrainer(GUIDED, tmp_path)
+    trainer.guide_step()
+    trainer.save()
+    plain = GanTrainer(GanConfig(**{**GUIDED.__dict__, "guide_statistics_temperature": 1.0}), tmp_path)
+    plain.resume()
+    assert not bool(plain.guide.ready)
+    plain.guide_step()
+    assert float(plain.guide.real_std.sum()) > float(trainer.guide.real_std.sum())  # untempered: wider
+
+
+def test_a_face_surely_read_on_the_wrong_side_of_the_read_out_still_gets_pulled_across() -> None:
+    torch.manual_seed(0)
+    guide = ScorerGuide(w_dim=8)
+    w = torch.randn(64, 8)
+    with torch.no_grad():
+        guide.readout.weight.zero_()
+        guide.readout.weight[:, 0] = 10.0  # every head reads w[:, 0]
+        guide.readout.bias.zero_()
+    side = torch.where(w[:, 0] > 0, 12.0, -12.0)
+    assert float(guide.side_loss(w, _scorer_outputs(side))) < 1e-3
+    pulls = []
+    for loss in (guide.linearity_loss, guide.side_loss):
+        wrong = (-side).clone().requires_grad_(True)  # the scorer is sure of the other side
+        loss(w, _scorer_outputs(wrong)).backward()
+        pulls.append(-(wrong.grad * side.sign())[w[:, 0].abs() > 0.1])  # > 0: toward the read-out's side
+    assert float(pulls[0].abs().max()) < 1e-4  # the linearity loss leaves them where they are
+    assert bool((pulls[1] > 1e-3).all())

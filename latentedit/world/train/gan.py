@@ -43,7 +43,13 @@ from latentedit.fileio import write_json
 from latentedit.methods.base import Progress, no_progress
 from latentedit.world.scorers import scorer_input
 from latentedit.world.seeds import TRAIN_SEED_RANGE
-from latentedit.world.train.guidance import ScorerGuide, load_guide_scorer, renderer_seeds, scorer_fingerprint
+from latentedit.world.train.guidance import (
+    STATISTICS_TEMPERATURE,
+    ScorerGuide,
+    load_guide_scorer,
+    renderer_seeds,
+    scorer_fingerprint,
+)
 from latentedit.world.train.state import check_recipe_sizes, load_state, save_state
 
 
@@ -75,6 +81,11 @@ class GanConfig:
     guide_statistics_weight: float = 0.0  # ... and attribute means/stds as rendered; 0 = off
     guide_orthogonal_weight: float = 0.0  # ... and attributes along orthogonal directions of W
     guide_correlation_weight: float = 0.0  # ... and correlations between attributes as rendered
+    guide_side_weight: float = 0.0  # ... and binary attributes on the read-out's side even where the scorer is sure
+    guide_edit_weight: float = 0.0  # ... and edits along W changing scores as the read-out predicts
+    guide_edit_strength: float = 3.0  # edits reach this many standard deviations along a direction
+    guide_edit_random: float = 0.25  # fraction of edit moves along random directions, not attributes'
+    guide_statistics_temperature: float = 4.0  # of probabilities in statistics/correlations (1: plain)
     guide_interval: int = 4
     guide_batch: int = 32
     guide_lr: float = 0.003  # the linear read-out's Adam rate
@@ -104,7 +115,16 @@ class GanConfig:
             self.guide_statistics_weight,
             self.guide_orthogonal_weight,
             self.guide_correlation_weight,
+            self.guide_edit_weight,
+            self.guide_side_weight,
         )
+        if self.guide_statistics_temperature <= 0:
+            raise OptionError(f"guide_statistics_temperature must be > 0 (got {self.guide_statistics_temperature}).")
+        if not 0 <= self.guide_edit_random <= 1 or self.guide_edit_strength < 0:
+            raise OptionError(
+                "guide_edit_random must be in [0, 1] and guide_edit_strength >= 0 "
+                f"(got {self.guide_edit_random}, {self.guide_edit_strength})."
+            )
         if min(weights) < 0 or self.guide_lr <= 0:
             raise OptionError(f"guide_*_weight must be >= 0 and guide_lr > 0 (got {weights}, {self.guide_lr}).")
         if self.guided and self.guide_renders < 2:
@@ -119,7 +139,8 @@ class GanConfig:
     @property
     def guided(self) -> bool:
         """Whether scorer guidance is on."""
-        return max(self.guide_linear_weight, self.guide_statistics_weight, self.guide_correlation_weight) > 0
+        weights = (self.guide_linear_weight, self.guide_statistics_weight, self.guide_correlation_weight)
+        return max(*weights, self.guide_edit_weight, self.guide_side_weight) > 0
 
     @property
     def regulariser_batch(self) -> int:
@@ -221,7 +242,7 @@ class GanTrainer:
         self.rng = np.random.default_rng(config.seed)
         self.guide: ScorerGuide | None = None
         if config.guided:
-            self.guide = ScorerGuide(config.w_dim).to(self.device)
+            self.guide = ScorerGuide(config.w_dim, config.guide_statistics_temperature).to(self.device)
             self.guide_scorer = load_guide_scorer(config.guide_scorer, self.device)
             self.opt_guide = torch.optim.Adam(self.guide.parameters(), lr=config.guide_lr, betas=(0.9, 0.99))
         self.reals = RealFaces(self.rng, config.batch, config.resolution, render_workers)
@@ -248,6 +269,7 @@ class GanTrainer:
             counters["cuda_rng"] = torch.cuda.get_rng_state(self.device).tolist()
         if self.guide is not None:
             counters["guide_scorer"] = scorer_fingerprint(self.guide_scorer)
+            counters["guide_statistics_temperature"] = self.guide.temperature
         save_state(self.checkpoint_path, self._modules(), self._optimizers(), counters)
 
     def resume(self) -> None:
@@ -260,8 +282,11 @@ class GanTrainer:
         if self.device.type == "cuda" and "cuda_rng" in counters:
             torch.cuda.set_rng_state(torch.tensor(counters["cuda_rng"], dtype=torch.uint8), self.device)
         self._set_hyperparameters()  # the checkpoint holds the old ones; settings given now win
-        if self.guide is not None and counters.get("guide_scorer") != scorer_fingerprint(self.guide_scorer):
-            self.guide.ready.fill_(False)  # another guide scorer: measure the renderer and refit through it
+        if self.guide is not None and (
+            counters.get("guide_scorer") != scorer_fingerprint(self.guide_scorer)
+            or counters.get("guide_statistics_temperature", STATISTICS_TEMPERATURE) != self.guide.temperature
+        ):
+            self.guide.ready.fill_(False)  # another scorer or temperature: measure the renderer through it
 
     def _set_hyperparameters(self) -> None:
         """Learning rates and betas from the config, scaled for lazy regularisation as StyleGAN2
@@ -348,31 +373,57 @@ class GanTrainer:
     def _scored_samples(self, count: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Unmixed samples (one w per image, [N, w_dim]) and the guide scorer's raw outputs."""
         z = torch.randn(count, self.config.z_dim, device=self.device)
-        ws = self.G.mapping(z, None, skip_w_avg_update=True)
+        w = self.G.mapping(z, None, skip_w_avg_update=True)[:, 0]
+        return w, self._scored_codes(w)
+
+    def _scored_codes(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The guide scorer's raw outputs for the images of codes `w` [N, w_dim] (every layer alike)."""
         with self._autocast():
-            images = self.G.synthesis(ws, noise_mode="random")
-        return ws[:, 0], self.guide_scorer(scorer_input(images.float()))
+            images = self.G.synthesis(w[:, None].expand(-1, self.G.num_ws, -1), noise_mode="random")
+        return self.guide_scorer(scorer_input(images.float()))
 
     def guide_step(self) -> dict[str, float]:
         """Scorer guidance (`guidance.py`) on unmixed samples, so each image has one w. Lazy like
-        Gpl; the read-out learns in the same step. Returns its four losses."""
+        Gpl; the read-out learns in the same step. With edit consistency on, half as many samples
+        again are moved as edits move them and scored too. Returns its losses."""
         assert self.guide is not None
         config = self.config
         if not bool(self.guide.ready):
             self._prepare_guide()
         self.G.requires_grad_(True)
         w, raw = self._scored_samples(config.guide_batch)
-        linear, statistics = self.guide.linearity_loss(w, raw), self.guide.statistics_loss(raw)
+        statistics, correlation = self.guide.statistics_loss(raw), self.guide.correlation_loss(raw)
         orthogonal = self.guide.orthogonality_loss()  # acts on the read-out; G follows through `linear`
-        correlation = self.guide.correlation_loss(raw)
-        loss = config.guide_linear_weight * linear + config.guide_statistics_weight * statistics
+        edit = w.new_zeros(())
+        if config.guide_edit_weight > 0:
+            count = max(1, config.guide_batch // 2)
+            moved = self.guide.edited_codes(w[:count], config.guide_edit_strength, config.guide_edit_random)
+            raw_moved = self._scored_codes(moved)
+            edit = self.guide.edit_consistency_loss(
+                w[:count], {name: value[:count] for name, value in raw.items()}, moved, raw_moved
+            )
+            # the read-out should hold where edits go, not only where samples are
+            w = torch.cat([w, moved])
+            raw = {name: torch.cat([value, raw_moved[name]]) for name, value in raw.items()}
+        linear = self.guide.linearity_loss(w, raw)
+        side = self.guide.side_loss(w, raw) if config.guide_side_weight > 0 else w.new_zeros(())
+        loss = (
+            config.guide_linear_weight * linear
+            + config.guide_side_weight * side
+            + config.guide_statistics_weight * statistics
+        )
         loss = loss + config.guide_orthogonal_weight * orthogonal + config.guide_correlation_weight * correlation
+        loss = loss + config.guide_edit_weight * edit
         self.opt_G.zero_grad(set_to_none=True)
         self.opt_guide.zero_grad(set_to_none=True)
         (loss * config.guide_interval).backward()
         self.opt_G.step()
         self.opt_guide.step()
         losses = {"linear": linear, "statistics": statistics, "orthogonal": orthogonal, "correlation": correlation}
+        if config.guide_edit_weight > 0:
+            losses["edit"] = edit
+        if config.guide_side_weight > 0:
+            losses["side"] = side
         return {f"guide_{name}": float(value.detach()) for name, value in losses.items()}
 
     def train_step(self) -> dict[str, float]:

@@ -12,6 +12,8 @@ guided sample, and up to four losses use what it reads.
   toward drawing what the read-out predicts, so each attribute becomes a function of one
   direction of W. The gradient through a saturated scorer output is ~0: confident samples on
   the read-out's side are left alone; the pull falls on the ones the read-out gets wrong.
+- **Sides.** The linearity loss's pull saturates where the scorer is sure; `side_loss` pulls
+  a face the scorer surely reads on the wrong side of the read-out's boundary over it.
 - **Orthogonality.** The read-out's directions of different attributes should be orthogonal,
   so that a step along one attribute's direction leaves the others' read-outs alone. This does
   not forbid the renderer's correlations (gray hair with glasses): the mapping network can
@@ -26,6 +28,14 @@ guided sample, and up to four losses use what it reads.
   smiling faces blond (a correlation 0.52 above the renderer's), and its smile edit bleached
   hair accordingly. Matching correlations over whole batches closed that gap by 910 kimg, but
   not the edits' leak (docs/world.md, "Session 9").
+
+- **Edit consistency.** Linearity on samples alone leaves W linear where samples are, but
+  edits go 3 standard deviations out along a direction, where the GAN loss barely looks: a
+  guided GAN at 915 kimg, linear in W on samples (separability 0.93), still let its glasses
+  edit grey the hair (+0.49) and its smile edit take beards away (-0.34). So some samples are
+  also moved, as an edit would move them, along an attribute's read-out direction or a random
+  one, and every score's change must be what the read-out predicts: the target's follows its
+  read-out, the others stay put.
 
 Use a scorer other than the one `world check` measures with (another seed), so the guided GAN
 is not simply trained to please its own judge.
@@ -43,8 +53,10 @@ from torch import nn
 from latentedit.world import scoring
 from latentedit.world.scorers import scorer_input
 
-# Statistics are taken of tempered probabilities: a face the scorer reads as surely without
-# glasses has sigmoid'(logit) ~ 0, so plain probabilities give a dropped mode no gradient.
+# Statistics are taken of tempered probabilities by default: a face the scorer reads as surely
+# without glasses has sigmoid'(logit) ~ 0, so plain probabilities give a dropped mode no gradient.
+# Once no mode is dropped, temperature 1 matches rates more tightly (guide_statistics_temperature):
+# at 4, a 0.06 gap in the glasses rate was a 0.035 gap in the tempered mean.
 STATISTICS_TEMPERATURE = 4.0
 
 
@@ -64,11 +76,31 @@ def soft_scores(raw: dict[str, torch.Tensor], temperature: float = 1.0) -> torch
     return torch.cat(columns, dim=1)
 
 
+def split_heads(columns: torch.Tensor) -> dict[str, torch.Tensor]:
+    """A read-out's [N, C] output as raw outputs per head, shaped as the scorer's."""
+    heads, start = {}, 0
+    for name, (_, size) in scoring.HEADS.items():
+        heads[name] = columns[:, start : start + size]
+        start += size
+    return heads
+
+
+def editable_heads() -> list[tuple[str, int]]:
+    """(name, read-out row) of every head with one direction to edit along: binary and continuous."""
+    rows, start = [], 0
+    for name, (kind, size) in scoring.HEADS.items():
+        if kind in ("binary", "continuous"):
+            rows.append((name, start))
+        start += size
+    return rows
+
+
 class ScorerGuide(nn.Module):
     """The linear read-out of w and the renderer's score statistics (both kept in checkpoints)."""
 
-    def __init__(self, w_dim: int) -> None:
+    def __init__(self, w_dim: int, temperature: float = STATISTICS_TEMPERATURE) -> None:
         super().__init__()
+        self.temperature = temperature  # of the statistics and correlations
         outputs = sum(size for _, size in scoring.HEADS.values())
         self.readout = nn.Linear(w_dim, outputs)
         self.register_buffer("real_mean", torch.zeros(outputs))
@@ -92,6 +124,27 @@ class ScorerGuide(nn.Module):
                 total = total + 10 * (guess - value).square().mean()
         return total
 
+    def side_loss(self, w: torch.Tensor, raw: dict[str, torch.Tensor], margin: float = 1.0) -> torch.Tensor:
+        """For binary heads, a logistic loss on the scorer's logit toward the side of the
+        read-out's boundary a sample is on, where the read-out is sure (|logit| > `margin`).
+
+        Why: the linearity loss gives the generator a gradient through the scorer's probability,
+        which vanishes where the scorer is sure, so a face the scorer surely reads on the wrong
+        side of the read-out's boundary is never moved (bangs stalled at 0.86 separable in W
+        while an MLP read 0.91). This one does not saturate there, and leaves the margin alone so
+        that no face is pulled toward an ambiguous image. The read-out gets no gradient from it.
+        """
+        predicted = self.readout(w).detach()
+        total, start = w.new_zeros(()), 0
+        for name, (kind, size) in scoring.HEADS.items():
+            guess = predicted[:, start]
+            start += size
+            if kind != "binary":
+                continue
+            sure = (guess.abs() > margin).float()
+            total = total + (F.softplus(-guess.sign() * raw[name][:, 0].float()) * sure).mean()
+        return total
+
     def orthogonality_loss(self) -> torch.Tensor:
         """Mean squared cosine between read-out directions of different attributes (hair
         colours centred first: only their differences are directions in W)."""
@@ -106,6 +159,32 @@ class ScorerGuide(nn.Module):
         others = owner[:, None] != owner[None, :]
         return (directions @ directions.T)[others].square().mean()
 
+    def edited_codes(self, w: torch.Tensor, strength: float, random_fraction: float) -> torch.Tensor:
+        """`w` [N, w_dim] moved as edits move codes: each along one attribute's read-out
+        direction (or, for `random_fraction` of them, a random direction) by a uniform number of
+        standard deviations in [-strength, strength] (the batch's spread along that direction)."""
+        rows = [row for _, row in editable_heads()]
+        count, device = w.shape[0], w.device
+        attribute = F.normalize(self.readout.weight.detach()[rows], dim=1)
+        chosen = attribute[torch.randint(len(rows), (count,), device=device)]
+        random = F.normalize(torch.randn_like(w), dim=1)
+        use_random = torch.rand(count, 1, device=device) < random_fraction
+        directions = torch.where(use_random, random, chosen)
+        with torch.no_grad():
+            spread = (w.detach() @ directions.T).std(dim=0)  # each direction's spread over the batch
+        steps = (torch.rand(count, device=device) * 2 - 1) * strength * spread
+        return w + steps[:, None] * directions
+
+    def edit_consistency_loss(
+        self, w: torch.Tensor, raw: dict[str, torch.Tensor], moved: torch.Tensor, raw_moved: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """Squared gap, summed over score columns (probabilities, values in [0, 1]), between how
+        much each score changed from `w` to `moved` and how much the read-out says it should."""
+        with torch.no_grad():
+            predicted = soft_scores(split_heads(self.readout(moved))) - soft_scores(split_heads(self.readout(w)))
+        actual = soft_scores(raw_moved) - soft_scores(raw)
+        return (actual - predicted).square().sum(1).mean()
+
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:
         if prefix + "real_correlation" not in state_dict:  # saved before correlations were matched
             state_dict[prefix + "real_correlation"] = self.real_correlation.clone()
@@ -115,7 +194,7 @@ class ScorerGuide(nn.Module):
     def correlation_loss(self, raw: dict[str, torch.Tensor]) -> torch.Tensor:
         """Sum over score pairs of the squared gap between the batch's correlation and the
         renderer's (tempered probabilities, as the statistics)."""
-        scores = soft_scores(raw, STATISTICS_TEMPERATURE)
+        scores = soft_scores(raw, self.temperature)
         centred = scores - scores.mean(0)
         centred = centred / (centred.square().sum(0).sqrt() + 1e-6)
         gap = centred.T @ centred - self.real_correlation
@@ -124,7 +203,7 @@ class ScorerGuide(nn.Module):
     def statistics_loss(self, raw: dict[str, torch.Tensor]) -> torch.Tensor:
         """Squared gaps of the batch's score means and stds to the renderer's, in units of the
         renderer's std (so rare and wide attributes weigh alike); probabilities tempered."""
-        scores = soft_scores(raw, STATISTICS_TEMPERATURE)
+        scores = soft_scores(raw, self.temperature)
         scale = self.real_std.clamp_min(0.05)
         mean_gap = (scores.mean(0) - self.real_mean) / scale
         std_gap = (scores.std(0) - self.real_std) / scale
@@ -139,7 +218,7 @@ class ScorerGuide(nn.Module):
         scores, device = [], self.real_mean.device
         for start in range(0, len(seeds), 256):
             images = from_uint8(render_batch(seeds[start : start + 256], size=resolution)[0]).to(device)
-            scores.append(soft_scores(scorer(scorer_input(images)), STATISTICS_TEMPERATURE))
+            scores.append(soft_scores(scorer(scorer_input(images)), self.temperature))
         table = torch.cat(scores)
         self.real_mean.copy_(table.mean(0))
         self.real_std.copy_(table.std(0))
