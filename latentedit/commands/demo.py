@@ -12,9 +12,10 @@ from latentedit.console import note, out, progress_bar
 from latentedit.errors import CheckpointError, LatentEditError
 
 DEMO_ATTRIBUTE = "yaw"
-"""Head turn: what the shipped interim generator encodes most linearly. From 3,000 samples at
-strength 3 it moved yaw by 0.43 of its range with 0.07 mean leakage; a smile direction moved
-smile by 0.10 and changed hair colour and length more than the mouth (docs/results.md)."""
+"""Head turn: the edit the shipped generator makes most cleanly. From 3,000 samples at strength
+3 it moves yaw by 0.45 of its range with 0.06 mean change of the other attributes; InterFaceGAN's
+glasses and smile directions move their targets as far but change the others by 0.13-0.16
+(docs/results.md, "Session 10")."""
 DEMO_SAMPLES = 3000
 DEMO_INVERSION_STEPS = 300
 DEMO_RESCORE_SAMPLES = 300

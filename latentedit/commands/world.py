@@ -90,8 +90,9 @@ def train_gan_command(
     and scorer guidance: guide_linear_weight (attributes linear in W), guide_statistics_weight
     (attribute means/stds as rendered), guide_scorer (a world_scorer.safetensors of another seed
     than the one `world check` judges with), guide_orthogonal_weight, guide_correlation_weight,
+    guide_side_weight (binary attributes pulled to the read-out's side where the scorer is sure),
     guide_edit_weight (edits along W change scores as the read-out predicts; guide_edit_strength,
-    guide_edit_random), guide_interval, guide_batch, guide_lr, ...
+    guide_edit_random), guide_statistics_temperature, guide_interval, guide_batch, guide_lr, ...
     A run may move between devices: a checkpoint written on a GPU resumes on the CPU and back.
     """
     import torch
