@@ -40,7 +40,8 @@ COLUMNS = (
 )
 
 
-def correlations(gan: str | None, samples: int, seed: int = 0) -> dict:
+def scored_faces(gan: str | None, samples: int, seed: int = 0) -> tuple[dict, dict]:
+    """World scores of `samples` generated faces and as many held-out rendered ones."""
     from latentedit.backend import load_backend
     from latentedit.images import from_uint8
     from latentedit.sampling import sample
@@ -51,7 +52,16 @@ def correlations(gan: str | None, samples: int, seed: int = 0) -> dict:
     backend = load_backend(f"stylegan2:{gan}" if gan else "embedded")
     scorer = WorldScorer()
     generated = sample(backend, samples, seed, scorer).scores
-    rendered = scorer.score(from_uint8(render_batch(list(range(HELDOUT_SEED, HELDOUT_SEED + samples)), size=64)[0]))
+    parts = []
+    for start in range(HELDOUT_SEED, HELDOUT_SEED + samples, 500):  # in chunks: 10,000 faces are 0.5 GB
+        seeds = list(range(start, min(start + 500, HELDOUT_SEED + samples)))
+        parts.append(scorer.score(from_uint8(render_batch(seeds, size=64)[0])))
+    rendered = {column: torch.cat([part[column] for part in parts]) for column in parts[0]}
+    return generated, rendered
+
+
+def correlations(gan: str | None, samples: int, seed: int = 0) -> dict:
+    generated, rendered = scored_faces(gan, samples, seed)
     fake = np.corrcoef(np.stack([generated[column].numpy() for column in COLUMNS]))
     real = np.corrcoef(np.stack([rendered[column].numpy() for column in COLUMNS]))
     off_diagonal = ~np.eye(len(COLUMNS), dtype=bool)
@@ -78,21 +88,7 @@ def tail_gaps(scores: dict, attribute: str, ratio: float = 0.02) -> dict[str, fl
 
 
 def tails(gan: str | None, samples: int, attributes: list[str], seed: int = 0) -> dict:
-    from latentedit.backend import load_backend
-    from latentedit.images import from_uint8
-    from latentedit.sampling import sample
-    from latentedit.world.render import render_batch
-    from latentedit.world.scorers import WorldScorer
-    from latentedit.world.seeds import HELDOUT_SEED
-
-    backend = load_backend(f"stylegan2:{gan}" if gan else "embedded")
-    scorer = WorldScorer()
-    generated = sample(backend, samples, seed, scorer).scores
-    parts = []
-    for start in range(HELDOUT_SEED, HELDOUT_SEED + samples, 500):
-        seeds = list(range(start, min(start + 500, HELDOUT_SEED + samples)))
-        parts.append(scorer.score(from_uint8(render_batch(seeds, size=64)[0])))
-    rendered = {column: torch.cat([part[column] for part in parts]) for column in parts[0]}
+    generated, rendered = scored_faces(gan, samples, seed)
     return {
         attribute: {"generated": tail_gaps(generated, attribute), "rendered": tail_gaps(rendered, attribute)}
         for attribute in attributes

@@ -6,9 +6,10 @@ From one set of scored samples, several linear directions per attribute: InterFa
 the top and bottom 2% at three values of C (small C tends to the class-mean difference), the
 class-mean difference of the top and bottom 2% and of all samples split at the median (binary:
 at 0.5), and least squares, also with every other score's least-squares direction projected
-out (to first order a move that changes the target alone). Each is applied at strength 3 (calibrated, as every edit) and
-re-scored. If no direction gets the target far with little off-target change, the generator's W,
-not InterFaceGAN's choice inside it, caps the issue-4 bars. About 4 minutes on 2 CPU cores.
+out (to first order a move that changes the target alone). Each is applied at strength 3
+(calibrated, as every edit) and re-scored. If no direction gets the target far with little
+off-target change, the generator's W, not InterFaceGAN's choice inside it, caps the issue-4 bars.
+About 4 minutes on 2 CPU cores (`--svm-only`: about 1 minute for three attributes).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from latentedit.methods.interfacegan import train_boundary
 from latentedit.sampling import sample
 from latentedit.vectors import vector_edit
 from latentedit.world.attributes import ATTRIBUTES
+from latentedit.world.scoring import CATEGORICAL
 
 
 def least_squares(latents: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -44,13 +46,12 @@ def directions(latents: torch.Tensor, all_scores: dict[str, torch.Tensor], attri
     found["mean difference, 2%"] = torch.tensor(x[order[-keep:]].mean(0) - x[order[:keep]].mean(0))
     split = 0.5 if ATTRIBUTES[attribute].kind == "binary" else float(np.median(y))
     found["mean difference, all"] = torch.tensor(x[y > split].mean(0) - x[y <= split].mean(0))
-    found["least squares"] = torch.tensor(least_squares(x, y))
-    # every other score's read-out projected out: to first order, a move that changes the target alone
-    others = np.stack(
-        [least_squares(x, column.double().numpy()) for name, column in all_scores.items() if name != attribute], 1
-    )
-    q, _ = np.linalg.qr(others)
     target = least_squares(x, y)
+    found["least squares"] = torch.tensor(target)
+    # every other score's read-out projected out: to first order, a move that changes the target alone
+    # (hair colour by its per-colour probabilities; its class index is no quantity to read out)
+    others = [name for name in all_scores if name not in (attribute, *CATEGORICAL)]
+    q, _ = np.linalg.qr(np.stack([least_squares(x, all_scores[name].double().numpy()) for name in others], 1))
     found["least squares, others held"] = torch.tensor(target - q @ (q.T @ target))
     return {name: direction.float() for name, direction in found.items()}
 
