@@ -36,6 +36,12 @@ def failed_bars(section: dict) -> list[str]:
     return failures
 
 
+def test_issue_3_world_check_on_the_shipped_weights(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "latentedit", "world", "check", "--json"]
+    report = json.loads(subprocess.run(command, check=True, cwd=tmp_path, capture_output=True, text=True).stdout)
+    assert all(report["bars"].values()), {bar: held for bar, held in report["bars"].items() if not held}
+
+
 def test_issue_4_interfacegan_pairs_and_inversion(tmp_path: Path) -> None:
     report = run_benchmark("end_to_end_quality.py", tmp_path)
     failures = failed_bars(report["interfacegan"]) + failed_bars(report["pairs"])
