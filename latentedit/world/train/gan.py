@@ -110,14 +110,7 @@ class GanConfig:
                 "hessian_weight must be >= 0 and hessian_epsilon > 0 "
                 f"(got {self.hessian_weight}, {self.hessian_epsilon})."
             )
-        weights = (
-            self.guide_linear_weight,
-            self.guide_statistics_weight,
-            self.guide_orthogonal_weight,
-            self.guide_correlation_weight,
-            self.guide_edit_weight,
-            self.guide_side_weight,
-        )
+        weights = (self.guide_orthogonal_weight, *self.generator_guide_weights)
         if self.guide_statistics_temperature <= 0:
             raise OptionError(f"guide_statistics_temperature must be > 0 (got {self.guide_statistics_temperature}).")
         if not 0 <= self.guide_edit_random <= 1 or self.guide_edit_strength < 0:
@@ -137,10 +130,21 @@ class GanConfig:
             raise OptionError(f"quality_samples must be 0 (off) or at least 20 (got {self.quality_samples}).")
 
     @property
+    def generator_guide_weights(self) -> tuple[float, ...]:
+        """Weights of the guidance losses that reach the generator (orthogonality shapes only
+        the read-out, so alone it guides nothing)."""
+        return (
+            self.guide_linear_weight,
+            self.guide_statistics_weight,
+            self.guide_correlation_weight,
+            self.guide_edit_weight,
+            self.guide_side_weight,
+        )
+
+    @property
     def guided(self) -> bool:
         """Whether scorer guidance is on."""
-        weights = (self.guide_linear_weight, self.guide_statistics_weight, self.guide_correlation_weight)
-        return max(*weights, self.guide_edit_weight, self.guide_side_weight) > 0
+        return max(self.generator_guide_weights) > 0
 
     @property
     def regulariser_batch(self) -> int:
@@ -392,9 +396,13 @@ class GanTrainer:
             self._prepare_guide()
         self.G.requires_grad_(True)
         w, raw = self._scored_samples(config.guide_batch)
-        statistics, correlation = self.guide.statistics_loss(raw), self.guide.correlation_loss(raw)
-        orthogonal = self.guide.orthogonality_loss()  # acts on the read-out; G follows through `linear`
-        edit = w.new_zeros(())
+        # name: (weight, loss); the optional losses only when switched on
+        terms = {
+            "statistics": (config.guide_statistics_weight, self.guide.statistics_loss(raw)),
+            "correlation": (config.guide_correlation_weight, self.guide.correlation_loss(raw)),
+            # acts on the read-out; G follows through `linear`
+            "orthogonal": (config.guide_orthogonal_weight, self.guide.orthogonality_loss()),
+        }
         if config.guide_edit_weight > 0:
             count = max(1, config.guide_batch // 2)
             moved = self.guide.edited_codes(w[:count], config.guide_edit_strength, config.guide_edit_random)
@@ -402,29 +410,20 @@ class GanTrainer:
             edit = self.guide.edit_consistency_loss(
                 w[:count], {name: value[:count] for name, value in raw.items()}, moved, raw_moved
             )
+            terms["edit"] = (config.guide_edit_weight, edit)
             # the read-out should hold where edits go, not only where samples are
             w = torch.cat([w, moved])
             raw = {name: torch.cat([value, raw_moved[name]]) for name, value in raw.items()}
-        linear = self.guide.linearity_loss(w, raw)
-        side = self.guide.side_loss(w, raw) if config.guide_side_weight > 0 else w.new_zeros(())
-        loss = (
-            config.guide_linear_weight * linear
-            + config.guide_side_weight * side
-            + config.guide_statistics_weight * statistics
-        )
-        loss = loss + config.guide_orthogonal_weight * orthogonal + config.guide_correlation_weight * correlation
-        loss = loss + config.guide_edit_weight * edit
+        terms["linear"] = (config.guide_linear_weight, self.guide.linearity_loss(w, raw))
+        if config.guide_side_weight > 0:
+            terms["side"] = (config.guide_side_weight, self.guide.side_loss(w, raw))
+        loss = sum(weight * value for weight, value in terms.values())
         self.opt_G.zero_grad(set_to_none=True)
         self.opt_guide.zero_grad(set_to_none=True)
         (loss * config.guide_interval).backward()
         self.opt_G.step()
         self.opt_guide.step()
-        losses = {"linear": linear, "statistics": statistics, "orthogonal": orthogonal, "correlation": correlation}
-        if config.guide_edit_weight > 0:
-            losses["edit"] = edit
-        if config.guide_side_weight > 0:
-            losses["side"] = side
-        return {f"guide_{name}": float(value.detach()) for name, value in losses.items()}
+        return {f"guide_{name}": float(value.detach()) for name, (_, value) in terms.items()}
 
     def train_step(self) -> dict[str, float]:
         """One Gmain + Dmain step, plus Gpl every `pl_interval` steps (when on) and Dreg (lazy R1)

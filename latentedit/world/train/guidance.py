@@ -86,14 +86,8 @@ def split_heads(columns: torch.Tensor) -> dict[str, torch.Tensor]:
     return heads
 
 
-def editable_heads() -> list[tuple[str, int]]:
-    """(name, read-out row) of every head with one direction to edit along: binary and continuous."""
-    rows, start = [], 0
-    for name, (kind, size) in scoring.HEADS.items():
-        if kind in ("binary", "continuous"):
-            rows.append((name, start))
-        start += size
-    return rows
+EDITABLE = tuple(name for name, (kind, _) in scoring.HEADS.items() if kind in ("binary", "continuous"))
+"""Heads with one read-out direction to edit along (hair colour has several, the hue two)."""
 
 
 class ScorerGuide(nn.Module):
@@ -112,11 +106,10 @@ class ScorerGuide(nn.Module):
     def linearity_loss(self, w: torch.Tensor, raw: dict[str, torch.Tensor]) -> torch.Tensor:
         """How far the scorer's reading is from a linear function of w, summed over heads; each
         head's loss has the form its scorer was trained with."""
-        predicted = self.readout(w)
-        total, start = w.new_zeros(()), 0
-        for name, (kind, size) in scoring.HEADS.items():
-            guess, value = predicted[:, start : start + size], raw[name].float()
-            start += size
+        predicted = split_heads(self.readout(w))
+        total = w.new_zeros(())
+        for name, (kind, _) in scoring.HEADS.items():
+            guess, value = predicted[name], raw[name].float()
             if kind == "binary":  # logistic loss with the scorer's probability as soft label
                 total = total + (F.softplus(guess) - guess * value.sigmoid()).mean()
             elif kind == "categorical":
@@ -135,13 +128,10 @@ class ScorerGuide(nn.Module):
         while an MLP read 0.90-0.94). This one does not saturate there, and leaves the margin alone so
         that no face is pulled toward an ambiguous image. The read-out gets no gradient from it.
         """
-        predicted = self.readout(w).detach()
-        total, start = w.new_zeros(()), 0
-        for name, (kind, size) in scoring.HEADS.items():
-            guess = predicted[:, start]
-            start += size
-            if kind != "binary":
-                continue
+        predicted = split_heads(self.readout(w).detach())
+        total = w.new_zeros(())
+        for name in scoring.BINARY:
+            guess = predicted[name][:, 0]
             sure = (guess.abs() > margin).float()
             total = total + (F.softplus(-guess.sign() * raw[name][:, 0].float()) * sure).mean()
         return total
@@ -149,12 +139,11 @@ class ScorerGuide(nn.Module):
     def orthogonality_loss(self) -> torch.Tensor:
         """Mean squared cosine between read-out directions of different attributes (hair
         colours centred first: only their differences are directions in W)."""
-        blocks, owners, start = [], [], 0
-        for index, (kind, size) in enumerate(scoring.HEADS.values()):
-            block = self.readout.weight[start : start + size]
-            start += size
-            blocks.append(block - block.mean(0, keepdim=True) if kind == "categorical" else block)
-            owners += [index] * size
+        blocks, owners = [], []
+        for index, (name, columns) in enumerate(split_heads(self.readout.weight.T).items()):
+            block = columns.T  # this head's read-out rows
+            blocks.append(block - block.mean(0, keepdim=True) if scoring.HEADS[name][0] == "categorical" else block)
+            owners += [index] * block.shape[0]
         directions = F.normalize(torch.cat(blocks), dim=1)
         owner = torch.tensor(owners, device=directions.device)
         others = owner[:, None] != owner[None, :]
@@ -164,10 +153,10 @@ class ScorerGuide(nn.Module):
         """`w` [N, w_dim] moved as edits move codes: each along one attribute's read-out
         direction (or, for `random_fraction` of them, a random direction) by a uniform number of
         standard deviations in [-strength, strength] (the batch's spread along that direction)."""
-        rows = [row for _, row in editable_heads()]
         count, device = w.shape[0], w.device
-        attribute = F.normalize(self.readout.weight.detach()[rows], dim=1)
-        chosen = attribute[torch.randint(len(rows), (count,), device=device)]
+        columns = split_heads(self.readout.weight.detach().T)
+        attribute = F.normalize(torch.stack([columns[name][:, 0] for name in EDITABLE]), dim=1)
+        chosen = attribute[torch.randint(len(EDITABLE), (count,), device=device)]
         random = F.normalize(torch.randn_like(w), dim=1)
         use_random = torch.rand(count, 1, device=device) < random_fraction
         directions = torch.where(use_random, random, chosen)
