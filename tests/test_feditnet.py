@@ -150,7 +150,23 @@ def test_assessor_head_learns_a_separable_toy_set(tiny_backend) -> None:
         "assessor_accuracy_edited": 1.0,
         "assessor_accuracy": 1.0,
     }
-    assert [len(group["params"]) for group in assessor.parameter_groups(1e-2, 1e-4)] == [2]  # D stays frozen
+    assert [len(group["params"]) for group in assessor.parameter_groups(1e-2, 1e-4)] == [4]  # fc + out; D frozen
+
+
+def test_the_default_head_is_the_original_final_linear_on_the_conv_output(tiny_backend) -> None:
+    """φ starts as D's own fc and out layers, so the untrained assessor is D's real/fake logit."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(4, 3, 32, 32, generator=generator) * 2 - 1
+    for head in ("final_linear", "linear"):
+        assessor = build_assessor(tiny_backend, True, False, generator, head=head)
+        with torch.no_grad():
+            logits = assessor.logits(assessor.features(images))
+            expected = tiny_backend.disc_logits(images).flatten()
+        assert torch.allclose(logits, expected, atol=1e-4), head
+    assert build_assessor(tiny_backend, True, False, generator).feature == "b4"
+    assert build_assessor(tiny_backend, True, False, generator, head="linear").feature == "epilogue"
+    with pytest.raises(LatentEditError, match="Unknown assessor head"):
+        build_assessor(tiny_backend, True, False, generator, head="mlp")
 
 
 def test_the_assessor_learns_inside_the_training_loop(tiny_backend, bright: Path) -> None:

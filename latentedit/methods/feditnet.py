@@ -75,6 +75,11 @@ class FEditNetOptions:
     reuse_discriminator: bool = option(
         True, "Build the assessor on the backend's pretrained discriminator; false: same shape, from scratch."
     )
+    assessor_head: str = option(
+        "final_linear",
+        "The assessor's trained classifier: final_linear, D's fc and out layers on its last conv output (original "
+        "code); linear, one layer on the fc output (the paper's words).",
+    )
     tune_weights: bool = option(
         False, "Bayesian-optimise layer_weights first, re-scoring short runs with the backend's scorer (needs --attr)."
     )
@@ -86,6 +91,8 @@ class FEditNetOptions:
     def validate(self) -> None:
         if self.space not in ("w", "w+"):
             raise OptionError(f"Option space={self.space!r}: expected w or w+.")
+        if self.assessor_head not in ("final_linear", "linear"):
+            raise OptionError(f"Option assessor_head={self.assessor_head!r}: expected final_linear or linear.")
         positive = {
             "steps": self.steps,
             "batch_size": self.batch_size,
@@ -342,7 +349,9 @@ def train_direction(
     heads = projection_heads([int(probe[layer].shape[1]) for layer in layers], options.head_channels, generator)
     heads = heads.to(device)
     sizes = [int(probe[layer].shape[2] * probe[layer].shape[3]) for layer in layers]
-    assessor = build_assessor(backend, options.reuse_discriminator, options.train_backbone, generator)
+    assessor = build_assessor(
+        backend, options.reuse_discriminator, options.train_backbone, generator, options.assessor_head
+    )
     betas = (float(options.betas[0]), float(options.betas[1]))
     trained = [direction, *heads.parameters()]
     direction_optimizer = torch.optim.Adam(trained, lr=options.lr_direction, betas=betas)
