@@ -54,5 +54,9 @@ def check_query_settings(mode: str, epsilon: float, rho: float) -> None:
 def interpolate_styles(
     target: list[torch.Tensor], reference: list[torch.Tensor], queries: list[torch.Tensor]
 ) -> list[torch.Tensor]:
-    """Eq. 3 per style layer: σ_S + q ⊙ (σ_R − σ_S); a one-image reference broadcasts over the batch."""
-    return [s + q.to(s) * (r.to(s) - s) for s, r, q in zip(target, reference, queries, strict=True)]
+    """Eq. 3 per style layer: σ_S + q ⊙ (σ_R − σ_S); a one-image reference broadcasts over the batch.
+    `torch.lerp` gives σ_S exactly at q = 0 and σ_R exactly at q = 1, which the literal sum does not."""
+    import torch
+
+    pairs = (torch.broadcast_tensors(s, r.to(s)) for s, r in zip(target, reference, strict=True))
+    return [torch.lerp(s, r, q.to(s)) for (s, r), q in zip(pairs, queries, strict=True)]
