@@ -90,6 +90,29 @@ def test_the_in_domain_inversion_of_pairs_needs_an_encoder(cli, photos: Path) ->
     assert "-o domain needs an encoder" in one_line_error(result)
 
 
+def test_pair_codes_come_from_the_encoder_alone_where_the_backend_has_one(tiny_backend, photos: Path) -> None:
+    from latentedit.images import from_uint8, load_image
+    from latentedit.methods.base import DiscoverRequest, no_progress
+    from latentedit.methods.pair import PairDirection, PairOptions, pairs_from_folder
+    from latentedit.stylegan2_backend import StyleGAN2Backend
+    from latentedit.world.networks import Encoder
+
+    encoder = Encoder(tiny_backend.num_ws, tiny_backend.w_dim, width=8)
+    torch.nn.init.normal_(encoder.head[-1].weight, std=0.05)  # its codes depend on the image
+    backend = StyleGAN2Backend("random:32", tiny_backend.G, tiny_backend.D, encoder=encoder)
+    pairs = pairs_from_folder(photos)
+    request = DiscoverRequest(name="brighter", pairs=pairs)
+    edit = PairDirection().discover(backend, request, PairOptions(), no_progress)
+
+    with torch.no_grad():
+        codes = [encoder(from_uint8(np.stack([load_image(path, 32) for path in pair]))) for pair in pairs]
+    expected = pair_directions(torch.stack([c[0] for c in codes]), torch.stack([c[1] for c in codes])).mean(dim=0)
+    assert edit.params["steps"] == 0
+    assert torch.allclose(edit.tensors["direction"], expected / expected.norm(), atol=1e-5)
+    assert PairOptions().inversion_steps(tiny_backend) == 100  # no encoder: optimise from w_avg
+    assert PairOptions(domain=1.0).inversion_steps(backend) == 100  # the in-domain regulariser acts on steps
+
+
 def test_empty_pair_folder(cli, tmp_path: Path) -> None:
     (tmp_path / "original").mkdir()
     (tmp_path / "modified").mkdir()

@@ -25,13 +25,18 @@ if TYPE_CHECKING:
     from latentedit.methods.base import DiscoverRequest, Progress
 
 
+STEPS_WITHOUT_ENCODER = 100
+"""Inversion steps from w_avg where a backend has no encoder (its encoder-only codes are all equal)."""
+
+
 @dataclass
 class PairOptions:
     space: str = option("w+", "w+ keeps a direction per layer; w averages the layers into one vector.")
-    steps: int = option(
-        100,
-        "Inversion optimisation steps per image (0: encoder only). Fewer steps keep pair differences closer "
-        "to the attribute; more fit pixels with image-specific moves (docs/results.md, pair_steps_probe).",
+    steps: int | None = option(
+        None,
+        "Inversion optimisation steps per image; 0: encoder only; none: 0 where the backend has an "
+        "encoder (and domain is 0), else 100. Optimisation fits each image's own pixels and shrinks the "
+        "part of a pair's difference that edits the attribute (docs/results.md, pair_steps_probe).",
     )
     domain: float = option(
         0.0, "In-domain regulariser weight for the inversions (see `latentedit invert`); needs an encoder."
@@ -41,6 +46,13 @@ class PairOptions:
     def validate(self) -> None:
         if self.space not in ("w", "w+"):
             raise OptionError(f"Option space={self.space!r}: expected w or w+.")
+
+    def inversion_steps(self, backend: Backend) -> int:
+        """`steps`, or its default for this backend: encoder-only codes where it has an encoder,
+        unless the in-domain regulariser asks for an optimisation to act on."""
+        if self.steps is not None:
+            return self.steps
+        return 0 if backend.has_encoder and self.domain == 0 else STEPS_WITHOUT_ENCODER
 
 
 def pairs_from_folder(folder: Path) -> list[tuple[Path, Path]]:
@@ -94,7 +106,8 @@ class PairDirection(VectorMethod):
         if not pairs:
             raise LatentEditError("Method 'pair' needs --pair BEFORE AFTER (repeatable) or --pairs-dir DIR.")
         files = [path for pair in pairs for path in pair]
-        inversion = InversionOptions(steps=options.steps, domain=options.domain)
+        steps = options.inversion_steps(backend)
+        inversion = InversionOptions(steps=steps, domain=options.domain)
         inversion.validate()
         inversions = invert_files(backend, files, inversion, progress)
         codes = torch.cat([inversion.ws for inversion in inversions])
@@ -117,7 +130,7 @@ class PairDirection(VectorMethod):
             backend=backend,
             calibration_latents=calibration.latents(options.space),
             attribute=request.attr,
-            params=options_dict(options),
+            params={**options_dict(options), "steps": steps},
             metrics=metrics,
             provenance={"pairs": [[str(a), str(b)] for a, b in pairs], "sha256": [sha256_file(path) for path in files]},
         )
