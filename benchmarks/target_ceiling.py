@@ -18,6 +18,7 @@ import torch
 from latentedit.backend import load_backend
 from latentedit.evaluate import EVALUATION_SEED
 from latentedit.labels import scorer_for
+from latentedit.sampling import sample
 
 
 def main() -> None:
@@ -30,16 +31,9 @@ def main() -> None:
 
     backend = load_backend(args.backend)
     scorer = scorer_for(backend)
-    columns = args.attrs.split(",")
-    z = backend.sample_z(args.samples, EVALUATION_SEED)
-    scores: dict[str, list[torch.Tensor]] = {column: [] for column in columns}
-    with torch.inference_mode():
-        for start in range(0, args.samples, 200):
-            batch = scorer.score(backend.synthesize(backend.mapping(z[start : start + 200])))
-            for column in columns:
-                scores[column].append(batch[column])
-    for column in columns:
-        values = torch.cat(scores[column])
+    scores = sample(backend, args.samples, EVALUATION_SEED, scorer).scores
+    for column in args.attrs.split(","):
+        values = scores[column]
         low, high = scorer.ranges[column]
         room = (high - values) / (high - low)
         step = args.strength * values.std() / (high - low)
