@@ -6,24 +6,16 @@ The public library API (stable names)::
     backend = latentedit.load_backend("embedded")        # or "stylegan2:ffhq.safetensors"
     ws = backend.mapping(backend.sample_z(4, seed=0))
     edit = latentedit.load_edit("smile")                 # a stored name or a path
-    images = backend.synthesize(edit.apply(backend, ws, strength=3.0))
+    edited = latentedit.apply_edit(backend, ws, edit, strength=3.0)   # None: the method's default
+    images = backend.synthesize(edited)
+    both = latentedit.apply_edits(backend, ws, [(edit, 3.0), (other, -1.0)])
+
+Plugins import from `latentedit.api` instead (the plugin surface).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from latentedit.editing import apply_edit, apply_edits
+from latentedit.loaders import load_backend, load_edit
 
-from latentedit.backend import load_backend
-
-if TYPE_CHECKING:
-    from latentedit.edits import Edit
-
-__all__ = ["load_backend", "load_edit"]
-
-
-def load_edit(name_or_path: str, backend: str = "embedded") -> Edit:
-    """Load an edit by path, or by name from the store of `backend`."""
-    from latentedit.edits import Edit
-    from latentedit.store import resolve_edit
-
-    return Edit.load(resolve_edit(name_or_path, backend))
+__all__ = ["apply_edit", "apply_edits", "load_backend", "load_edit"]

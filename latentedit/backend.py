@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from latentedit.lazy import resolve
-
 if TYPE_CHECKING:
     import torch
 
@@ -76,16 +74,6 @@ def parse_backend(text: str) -> tuple[str, str]:
     if not sep and text.endswith(".safetensors"):
         return "stylegan2", text
     return scheme, arg
-
-
-def load_backend(name: str = DEFAULT_BACKEND, device: str = "cpu") -> Backend:
-    """Build a backend from its ``--backend`` spelling, e.g. ``load_backend("embedded")``."""
-    from latentedit.plugins import get_plugins
-
-    scheme, arg = parse_backend(name)
-    spec = get_plugins().backends.get(scheme)
-    check_device(device)
-    return resolve(spec.factory)(arg, device=device)
 
 
 def check_device(device: str) -> None:

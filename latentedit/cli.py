@@ -1,17 +1,24 @@
 """The `latentedit` command line: thin parsing around the library.
 
-Errors: bad input (`LatentEditError`) prints one line and exits 2; anything else is a bug and
-exits 1 with a hint to set LATENTEDIT_DEBUG=1 (or pass --debug) for the traceback; Ctrl-C
-exits 130. Nothing heavy is imported here: `latentedit --help` must not import torch.
+Errors: bad input (a usage error, a `LatentEditError`, or an OS error of the user's files such as
+a full disk or a file where a folder belongs) prints one line and exits 2, a traceback first with
+LATENTEDIT_DEBUG=1 (or --debug); anything else is a bug and exits 1 with a hint to set
+LATENTEDIT_DEBUG=1; Ctrl-C exits 130. Nothing heavy is imported here: `latentedit --help` must
+not import torch.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
-from typing import Annotated, Any
+import traceback
+from collections.abc import Iterator
+from typing import Annotated, Any, NoReturn
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
@@ -34,36 +41,109 @@ def _debug() -> bool:
     return os.environ.get("LATENTEDIT_DEBUG", "") not in ("", "0")
 
 
+# The OS errors a user's files and disks cause (not ENOENT: a missing internal file is a bug),
+# with the reason as the one-line message says it.
+USER_OS_ERRORS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for this file system",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "is a folder, not a file",
+    errno.EEXIST: "exists and is not a folder",
+    errno.ELOOP: "too many levels of symbolic links",
+    errno.EIO: "input/output error",
+}
+
+
+def _fail(message: str, exit_code: int) -> NoReturn:
+    """Print `message` as one line (user text escaped, never read as markup) and exit."""
+    from rich.markup import escape
+
+    from latentedit.console import err
+
+    err().print(f"[red]Error:[/red] {escape(' '.join(message.split()))}", highlight=False)
+    raise typer.Exit(exit_code)
+
+
+def _usage_message(exc: ClickException) -> str:
+    """Click's usage error without its usage box: the message and where to find help."""
+    message = exc.format_message().rstrip()
+    message += "" if message.endswith((".", "?", "!")) else "."
+    ctx = getattr(exc, "ctx", None)
+    return f"{message} Try '{ctx.command_path} -h' for help." if ctx is not None else message
+
+
+@contextlib.contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Bad input (usage errors, library errors, a user's file system) -> one line and its exit
+    code; with LATENTEDIT_DEBUG=1 the traceback first. Anything else is a bug (exit 1)."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, NoArgsIsHelpError):
+        raise
+    except ClickException as exc:
+        _fail(_usage_message(exc), exc.exit_code)
+    except TyperException:
+        raise
+    except LatentEditError as exc:
+        _traceback_if_debug()
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        from latentedit.console import err
+
+        err().print("Interrupted.")
+        raise typer.Exit(130) from None
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except OSError as exc:
+        if exc.errno not in USER_OS_ERRORS:
+            _bug(exc)
+        _traceback_if_debug()
+        where = exc.filename2 if exc.filename is None else exc.filename
+        _fail(f"{where}: {USER_OS_ERRORS[exc.errno]}." if where is not None else f"{exc.strerror}.", 2)
+    except Exception as exc:
+        _bug(exc)
+
+
+def _traceback_if_debug() -> None:
+    if _debug():
+        traceback.print_exc(file=sys.stderr)
+
+
+def _bug(exc: Exception) -> NoReturn:
+    if _debug():
+        raise exc
+    from rich.markup import escape
+
+    from latentedit.console import err
+
+    err().print(
+        f"[red]Internal error[/red] ({escape(f'{type(exc).__name__}: {exc}')}). "
+        "This is a bug; set LATENTEDIT_DEBUG=1 to see the traceback."
+    )
+    raise typer.Exit(1) from None
+
+
 class ErrorHandlingGroup(TyperGroup):
-    """Turns library errors into one line + exit code, for every (sub)command."""
+    """Turns usage errors, library errors and a user's OS errors into one line + exit code, for
+    every (sub)command: parsing happens in `make_context`, running in `invoke`."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        from latentedit.console import reset_consoles
+
+        if parent is None:
+            reset_consoles()  # CliRunner swaps sys.stdout between invocations
+        with _one_line_errors():
+            return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx: Any) -> Any:
-        from latentedit.console import err, reset_consoles
-
-        reset_consoles()
-        try:
+        with _one_line_errors():
             return super().invoke(ctx)
-        except (TyperException, typer.Exit, typer.Abort):
-            raise
-        except LatentEditError as exc:
-            if _debug():
-                raise
-            err().print(f"[red]Error:[/red] {exc}", markup=True, highlight=False)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err().print("Interrupted.")
-            raise typer.Exit(130) from None
-        except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(0) from None
-        except Exception as exc:
-            if _debug():
-                raise
-            err().print(
-                f"[red]Internal error[/red] ({type(exc).__name__}: {exc}). "
-                "This is a bug; set LATENTEDIT_DEBUG=1 to see the traceback."
-            )
-            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
@@ -116,7 +196,7 @@ def _add_plugin_commands() -> None:
     from latentedit.plugins import add_plugin_commands
 
     try:
-        add_plugin_commands(app)
+        add_plugin_commands(app, directions.app)
     except LatentEditError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise SystemExit(2) from None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from latentedit.methods.base import Progress
+    from latentedit.progress import Progress
 
 
 @cache

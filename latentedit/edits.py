@@ -111,15 +111,6 @@ class Edit:
                 f"this backend is {backend.name} ({backend.fingerprint})."
             )
 
-    def apply(self, backend: Backend, ws: torch.Tensor, strength: float, **inputs: Any) -> torch.Tensor:
-        """Move `ws` by `strength` calibrated units with the method that made this edit."""
-        from latentedit.plugins import get_plugins
-
-        check_strength(strength)
-        self.check_backend(backend)
-        method = get_plugins().methods.get(self.method)()
-        return method.apply(backend, ws, self, strength, **inputs)
-
 
 def check_strength(strength: float) -> None:
     """Strengths are in standard deviations: NaN, inf, or beyond ±100 are mistakes."""

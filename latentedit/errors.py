@@ -37,6 +37,10 @@ class EditFileError(LatentEditError):
     """An edit file that is missing, corrupt, or of an unknown format version."""
 
 
+class DirectionFileError(LatentEditError):
+    """Another tool's direction file that cannot be read, or does not fit the backend or format."""
+
+
 class IncompatibleEditError(LatentEditError):
     """An edit learned for another backend or latent shape."""
 
@@ -55,3 +59,8 @@ class UnsafePickleError(CheckpointError):
 
 class FileExistsNoForceError(LatentEditError):
     """Refusing to overwrite an existing file without --force."""
+
+
+class LatentEditWarning(UserWarning):
+    """Something worked but the result is doubtful (e.g. a near-chance boundary); the CLI prints one
+    line per warning, library callers get it through Python's `warnings`."""

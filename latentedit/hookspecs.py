@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import typer
 
     from latentedit.backend import BackendSpec
-    from latentedit.methods.base import Method
+    from latentedit.method import Method
     from latentedit.scorers import ScorerSpec
 
 hookspec = pluggy.HookspecMarker("latentedit")
@@ -35,7 +35,7 @@ def register_methods(register: Callable[[type[Method]], None]) -> None:
     """Register editing methods: call ``register(MethodClass)`` once per method.
 
     The class carries cheap data (``name``, ``summary``, ``space``, ``Options`` dataclass,
-    ``inputs``); it is instantiated only when a user runs it. See `latentedit.methods.base.Method`.
+    ``inputs``); it is instantiated only when a user runs it. See `latentedit.method.Method`.
     """
 
 
@@ -58,5 +58,7 @@ def register_scorers(register: Callable[[ScorerSpec], None]) -> None:
 
 
 @hookspec
-def register_commands(app: typer.Typer) -> None:
-    """Add CLI commands: ``app.command()(fn)`` or ``app.add_typer(sub_app, name=...)``."""
+def register_commands(app: typer.Typer, directions: typer.Typer) -> None:
+    """Add CLI commands: ``app.command()(fn)`` or ``app.add_typer(sub_app, name=...)`` on the root;
+    ``directions`` is the `latentedit directions` group, for commands that manage stored edits
+    (local style adds ``directions label``). Implementations may take only the arguments they use."""

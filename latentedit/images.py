@@ -18,6 +18,17 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".ti
 MAX_PIXELS = 64_000_000
 
 
+def list_images(folder: str | Path, what: str = "Folder") -> list[Path]:
+    """The image files directly inside `folder`, sorted by name; one-line errors when there are none."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise BadImageError(f"{what} {path} is not a folder of images.")
+    files = sorted(item for item in path.iterdir() if item.suffix.lower() in IMAGE_SUFFIXES and item.is_file())
+    if not files:
+        raise BadImageError(f"{what} {path} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+    return files
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """``[N, C, H, W]`` in [-1, 1] -> ``[N, H, W, C]`` uint8, rounding like the official tools."""
     import torch

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from latentedit.errors import BadImageError, LatentEditError
-from latentedit.images import IMAGE_SUFFIXES
+from latentedit.images import list_images
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,6 @@ class Input:
 
 def parse_inputs(items: list[str]) -> list[Input]:
     """Expand folders, parse ``seed:N`` / ``seed:A-B``; fail on anything missing or empty."""
-    from latentedit.commands.common import parse_seeds
-
     inputs: list[Input] = []
     for item in items:
         if item.startswith("seed:"):
@@ -29,10 +27,7 @@ def parse_inputs(items: list[str]) -> list[Input]:
             continue
         path = Path(item)
         if path.is_dir():
-            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-            if not images:
-                raise BadImageError(f"Folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
-            inputs.extend(Input(p.stem, path=p) for p in images)
+            inputs.extend(Input(p.stem, path=p) for p in list_images(path))
         elif path.is_file():
             inputs.append(Input(path.stem, path=path))
         else:
@@ -44,6 +39,23 @@ def parse_inputs(items: list[str]) -> list[Input]:
     if duplicates:
         raise LatentEditError(f"Two inputs would write the same output name: {duplicates[0]}. Rename one.")
     return inputs
+
+
+def parse_seeds(text: str, limit: int = 100_000) -> list[int]:
+    """'0-7' | '1,3,5' | '0-3,10' -> list of seeds, in order, checked."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            start, _, end = part.strip().partition("-")
+            first, last = int(start), int(end or start)
+            if last < first:
+                raise ValueError(f"{part} runs backwards")
+            seeds.extend(range(first, last + 1))
+    except ValueError as exc:
+        raise LatentEditError(f"--seeds {text!r}: expected e.g. '0-7' or '1,3,5' ({exc}).") from None
+    if not seeds or len(seeds) > limit or min(seeds) < 0 or max(seeds) >= 2**32:
+        raise LatentEditError(f"--seeds {text!r}: give 1..{limit} seeds between 0 and 2^32-1.")
+    return seeds
 
 
 def parse_strength_range(text: str) -> list[float]:

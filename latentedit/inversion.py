@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latentedit.errors import LatentEditError, OptionError
-from latentedit.methods.base import Progress, no_progress
 from latentedit.options import option
+from latentedit.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import torch

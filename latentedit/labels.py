@@ -1,4 +1,5 @@
-"""Where labels come from: the backend's registered scorer, or a CSV the user brings.
+"""Where labels come from, for every method: the backend's registered scorer, a CSV the user
+brings, folders of images (positives, negatives) and image pairs.
 
 A CSV has a header and a key column, then one score column (``key,score``) or one per
 attribute (``key,smile,glasses``): the key is a seed (an integer, for generated samples) or
@@ -16,7 +17,10 @@ from latentedit.errors import LatentEditError
 from latentedit.options import finite_number
 
 if TYPE_CHECKING:
+    import torch
+
     from latentedit.backend import Backend
+    from latentedit.progress import Progress
 
 
 def scorer_for(backend: Backend, kind: str = "attributes", required: bool = True) -> Any:
@@ -98,3 +102,60 @@ def read_label_table(path: Path) -> LabelTable:
             table.images.append(Path(key) if Path(key).is_absolute() else path.parent / key)
             table.image_rows.append(scores)
     return table
+
+
+def labelled_codes(
+    backend: Backend, table: LabelTable, columns: list[str], space: str, progress: Progress
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Codes for every row of a label table in `space`, and each column's scores in the same order.
+
+    Seed rows go through the mapping (Z: the seed's z itself); image rows are inverted (through the
+    shared cache) into W+, and averaged over layers for ``w``. Images have no Z code.
+    """
+    import torch
+
+    from latentedit.inversion import invert_files
+
+    parts = []
+    if table.seeds:
+        with torch.inference_mode():
+            z = backend.z_for_seeds(table.seeds)
+            codes = z if space == "z" else backend.mapping(z)
+        parts.append((codes[:, 0] if space == "w" else codes).cpu())
+    if table.images:
+        if space == "z":
+            raise LatentEditError(
+                f"{table.path} labels images, which have no Z code (inversion gives W+); use -o space=w or w+."
+            )
+        ws = torch.cat([inversion.ws.cpu() for inversion in invert_files(backend, table.images, progress=progress)])
+        parts.append(ws.mean(dim=1) if space == "w" else ws)
+    rows = torch.tensor(table.seed_rows + table.image_rows, dtype=torch.float32)
+    return torch.cat(parts), {column: rows[:, table.columns.index(column)] for column in columns}
+
+
+def folder_codes(backend: Backend, folder: Path, space: str, progress: Progress, what: str) -> torch.Tensor:
+    """The images of a folder inverted (through the shared cache) into W+, or averaged into W."""
+    import torch
+
+    from latentedit.images import list_images
+    from latentedit.inversion import invert_files
+
+    if space == "z":
+        raise LatentEditError(f"{what} {folder}: images have no Z code (inversion gives W+); use -o space=w or w+.")
+    inversions = invert_files(backend, list_images(folder, what), progress=progress)
+    ws = torch.cat([inversion.ws.cpu() for inversion in inversions])
+    return ws.mean(dim=1) if space == "w" else ws
+
+
+def pairs_from_folder(folder: Path) -> list[tuple[Path, Path]]:
+    """Pairs from ``folder/original/NAME`` and ``folder/modified/NAME`` with the same names."""
+    from latentedit.images import list_images
+
+    before, after = folder / "original", folder / "modified"
+    if not before.is_dir() or not after.is_dir():
+        raise LatentEditError(f"{folder} needs the subfolders original/ and modified/ with images of the same names.")
+    names = [path.name for path in list_images(before)]
+    missing = [name for name in names if not (after / name).is_file()]
+    if missing:
+        raise LatentEditError(f"{after} lacks {len(missing)} image(s) of original/, e.g. {missing[0]}.")
+    return [(before / name, after / name) for name in names]

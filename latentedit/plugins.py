@@ -19,11 +19,12 @@ import pluggy
 
 from latentedit import hookspecs
 from latentedit.errors import LatentEditError, PluginError, UnknownBackendError, UnknownMethodError
+from latentedit.method import check_method_class
 from latentedit.registry import Registry
 
 if TYPE_CHECKING:
     from latentedit.backend import BackendSpec
-    from latentedit.methods.base import Method
+    from latentedit.method import Method
     from latentedit.scorers import ScorerSpec
 
 ENTRY_POINT_GROUP = "latentedit"
@@ -130,18 +131,13 @@ def _load() -> Plugins:
         Registry("scorer"),
     )
     _collect(
-        plugins, "register_methods", lambda plugin: lambda cls: plugins.methods.add(_method_name(cls), cls, plugin)
+        plugins,
+        "register_methods",
+        lambda plugin: lambda cls: plugins.methods.add(check_method_class(cls, plugin), cls, plugin),
     )
     _collect(plugins, "register_backends", lambda plugin: lambda spec: plugins.backends.add(spec.scheme, spec, plugin))
     _collect(plugins, "register_scorers", lambda plugin: lambda spec: plugins.scorers.add(spec.name, spec, plugin))
     return plugins
-
-
-def _method_name(cls: Any) -> str:
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str):
-        raise PluginError(f"Method class {cls!r} has no string attribute 'name'.")
-    return name
 
 
 def _collect(plugins: Plugins, hook_name: str, make_register: Callable[[str], Callable[[Any], None]]) -> None:
@@ -157,12 +153,13 @@ def _collect(plugins: Plugins, hook_name: str, make_register: Callable[[str], Ca
             plugin.error = f"{hook_name} failed: {reason}"
 
 
-def add_plugin_commands(app: Any) -> None:
+def add_plugin_commands(app: Any, directions: Any) -> None:
     """Let plugins add Typer commands; a failing plugin is recorded, not fatal."""
     plugins = get_plugins()
     for impl in plugins.manager.hook.register_commands.get_hookimpls():
+        arguments = {"app": app, "directions": directions}
         try:
-            impl.function(app=app)
+            impl.function(**{name: arguments[name] for name in impl.argnames})
         except LatentEditError:
             raise
         except Exception as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from latentedit.methods.base import Progress, no_progress
+from latentedit.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import numpy as np

@@ -7,10 +7,10 @@ the direction, so ``strength`` counts standard deviations for every method and b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from latentedit.errors import IncompatibleEditError, LatentEditError
-from latentedit.methods.base import Method
+from latentedit.method import Method, Param
 
 if TYPE_CHECKING:
     import torch
@@ -135,18 +135,24 @@ def move(
 class VectorMethod(Method):
     """A method whose edits are vector edits; `apply` is shared by all of them."""
 
-    def apply(self, backend: Backend, ws: torch.Tensor, edit: Edit, strength: float, **inputs: Any) -> torch.Tensor:
-        """Move W/W+ codes; ``orthogonal_to=[Edit, ...]`` applies conditional manipulation."""
+    apply_params: ClassVar[tuple[Param, ...]] = (
+        Param(
+            "orthogonal_to",
+            "Keep these edits' attributes unchanged: conditional manipulation (vector edits of the same space).",
+            kind="edit",
+            multiple=True,
+            metavar="EDIT",
+        ),
+    )
+
+    def apply(self, backend: Backend, codes: torch.Tensor, edit: Edit, strength: float, **inputs: Any) -> torch.Tensor:
+        """Move Z, W or W+ codes along the direction; ``orthogonal_to=[Edit, ...]`` applies conditional
+        manipulation (InterFaceGAN Sec. 2.2) against those edits' directions."""
         check_vector_edit(edit, backend)
-        if edit.space == "z":
-            raise IncompatibleEditError(
-                f"Edit {edit.name!r} lives in Z: it applies to generated samples (seed:N) only, through the mapping."
-            )
-        others = inputs.get("orthogonal_to") or []
         conditions = []
-        for other in others:
+        for other in inputs.get("orthogonal_to") or []:
             check_vector_edit(other, backend)
-            if other.tensors["direction"].shape != edit.tensors["direction"].shape:
+            if other.space != edit.space or other.tensors["direction"].shape != edit.tensors["direction"].shape:
                 raise IncompatibleEditError(f"Edit {other.name!r} and {edit.name!r} live in different spaces.")
             conditions.append(other.tensors["direction"])
-        return move(ws, edit, strength, conditions)
+        return move(codes, edit, strength, conditions)

@@ -32,7 +32,7 @@ def cli() -> CliRunner:
 @pytest.fixture(scope="session")
 def tiny_backend():
     """A randomly initialised 32 px StyleGAN2: real networks, fast enough for unit tests."""
-    from latentedit.backend import load_backend
+    from latentedit.loaders import load_backend
 
     return load_backend("random:32")
 

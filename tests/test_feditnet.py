@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 
 import latentedit
+from latentedit.api import DiscoverRequest
 from latentedit.errors import BadImageError, LatentEditError, OptionError
 from latentedit.hookspecs import hookimpl
-from latentedit.methods.base import DiscoverRequest
 from latentedit.methods.feditnet import (
     FEditNet,
     FEditNetOptions,
@@ -335,4 +335,4 @@ def test_cli_rejects_a_missing_positives_folder(cli, feditnet, tmp_path: Path) -
     missing = str(tmp_path / "nowhere")
     result = run(cli, "discover", "--method", "feditnet", "--positives", missing, "--backend", "random:32")
     assert result.exit_code == 2
-    assert "expected a folder of images" in one_line_error(result)
+    assert "is not a folder of images" in one_line_error(result)

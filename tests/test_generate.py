@@ -24,7 +24,7 @@ def test_one_png_per_seed_and_identical_bytes_for_the_same_seed(cli, tmp_path: P
 def test_a_seed_gives_the_same_pixels_whichever_seeds_come_with_it() -> None:
     import numpy as np
 
-    from latentedit.backend import load_backend
+    from latentedit.loaders import load_backend
     from latentedit.sampling import seed_images
 
     backend = load_backend("random:64")

@@ -234,7 +234,7 @@ def test_apply_returns_edited_styles_and_moves_only_the_chosen_channels(catalog,
         reference = tiny_backend.mapping(tiny_backend.z_for_seeds([6]))
         target = tiny_backend.styles(ws)
         source = tiny_backend.styles(reference)
-    edited = catalog.apply(tiny_backend, ws, 1.0, reference=reference, region="blob", epsilon=3.0)
+    edited = latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, reference=reference, region="blob", epsilon=3.0)
     assert [tuple(s.shape) for s in edited] == [tuple(s.shape) for s in target]
     for name, before, after, ref in zip(tiny_backend.style_layers, target, edited, source, strict=True):
         m = catalog.tensors[f"contribution.{name}"][[1, 3]].sum(dim=0)
@@ -242,22 +242,24 @@ def test_apply_returns_edited_styles_and_moves_only_the_chosen_channels(catalog,
         expected = sequential_query(m, 3.0, LocalStyleApplyOptions().rho).bool()
         assert torch.equal(moved, expected), name
         assert torch.allclose(after[:, moved], ref[:, moved].expand(2, -1))
-    again = catalog.apply(tiny_backend, edited, 1.0, reference=reference, region="1+3", epsilon=3.0)
+    again = latentedit.apply_edit(tiny_backend, edited, catalog, 1.0, reference=reference, region="1+3", epsilon=3.0)
     assert all(torch.allclose(a, b) for a, b in zip(again, edited, strict=True))  # styles in, styles out
-    soft = catalog.apply(tiny_backend, ws, 2.0, reference=reference, region=[1, 3], mode="simultaneous")
+    soft = latentedit.apply_edit(
+        tiny_backend, ws, catalog, 2.0, reference=reference, region=[1, 3], mode="simultaneous"
+    )
     assert not all(torch.allclose(a, b) for a, b in zip(soft, target, strict=True))
 
 
 def test_apply_explains_what_is_missing(catalog, tiny_backend) -> None:
     ws = tiny_backend.mapping(tiny_backend.z_for_seeds([4]))
     with pytest.raises(LatentEditError, match="needs a reference"):
-        catalog.apply(tiny_backend, ws, 1.0, region="blob")
+        latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, region="blob")
     with pytest.raises(LatentEditError, match="Unknown region 'nose'.*Named regions: blob, bright, dark"):
-        catalog.apply(tiny_backend, ws, 1.0, reference=ws, region="nose")
+        latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, reference=ws, region="nose")
     with pytest.raises(LatentEditError, match="cluster id 7 is out of range; the catalog has 0..4"):
-        catalog.apply(tiny_backend, ws, 1.0, reference=ws, region="2+7")
+        latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, reference=ws, region="2+7")
     with pytest.raises(LatentEditError, match="mode 'both'"):
-        catalog.apply(tiny_backend, ws, 1.0, reference=ws, region="blob", mode="both")
+        latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, reference=ws, region="blob", mode="both")
 
 
 def test_label_parsing() -> None:
@@ -373,10 +375,10 @@ def test_importing_the_method_stays_light() -> None:
 
 @pytest.mark.slow
 def test_a_local_edit_of_one_64px_image_takes_under_a_second(localstyle_registered, tmp_path) -> None:
-    from latentedit.backend import load_backend
+    from latentedit.api import DiscoverRequest, no_progress
     from latentedit.edits import Edit
     from latentedit.inversion import synthesize
-    from latentedit.methods.base import DiscoverRequest, no_progress
+    from latentedit.loaders import load_backend
     from latentedit.methods.localstyle import AUTO_LABEL_K, LocalStyleOptions
 
     backend = load_backend("random:64")
@@ -387,16 +389,16 @@ def test_a_local_edit_of_one_64px_image_takes_under_a_second(localstyle_register
     loaded = Edit.load(path)
     with torch.inference_mode():
         ws, reference = backend.mapping(backend.z_for_seeds([1])), backend.mapping(backend.z_for_seeds([2]))
-        image = synthesize(backend, loaded.apply(backend, ws, 1.0, reference=reference, region=[0, 1]))
+        image = synthesize(backend, latentedit.apply_edit(backend, ws, loaded, 1.0, reference=reference, region=[0, 1]))
     assert image.shape == (1, 3, 64, 64) and time.perf_counter() - started < 1.0
 
 
 @pytest.mark.slow
 def test_issue_bars_on_the_embedded_world(tmp_path) -> None:
     """Auto-labelled eyes/mouth/hair IoU >= 0.5; sequential more local than simultaneous; Out/In <= 0.2."""
-    from latentedit.backend import load_backend
+    from latentedit.api import DiscoverRequest, no_progress
     from latentedit.errors import CheckpointError
-    from latentedit.methods.base import DiscoverRequest, no_progress
+    from latentedit.loaders import load_backend
     from latentedit.methods.localstyle import LocalStyleOptions
 
     try:

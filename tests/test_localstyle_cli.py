@@ -83,7 +83,7 @@ def test_local_style_needs_a_reference_and_vector_edits_refuse_one(cli) -> None:
     assert missing.exit_code == 2 and "needs a reference" in one_line_error(missing)
     run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "s0")
     wrong = run(cli, "apply", "seed:3", "--dir", "s0", "--reference", "seed:4", *BACKEND, "--out", "unused")
-    assert wrong.exit_code == 2 and "--reference is for edits that transfer a region" in one_line_error(wrong)
+    assert wrong.exit_code == 2 and "--reference is an input of localstyle" in one_line_error(wrong)
     bad_option = run(
         cli,
         "apply",

@@ -90,27 +90,72 @@ def test_the_in_domain_inversion_of_pairs_needs_an_encoder(cli, photos: Path) ->
     assert "-o domain needs an encoder" in one_line_error(result)
 
 
-def test_pair_codes_come_from_the_encoder_alone_where_the_backend_has_one(tiny_backend, photos: Path) -> None:
-    from latentedit.images import from_uint8, load_image
-    from latentedit.methods.base import DiscoverRequest, no_progress
-    from latentedit.methods.pair import PairDirection, PairOptions, pairs_from_folder
+def with_encoder(tiny_backend):
+    """random:32 with a small untrained encoder (seeded, so the pairs' codes differ)."""
     from latentedit.stylegan2_backend import StyleGAN2Backend
     from latentedit.world.networks import Encoder
 
     encoder = Encoder(tiny_backend.num_ws, tiny_backend.w_dim, width=8)
     torch.nn.init.normal_(encoder.head[-1].weight, std=0.05, generator=torch.Generator().manual_seed(0))  # codes vary
-    backend = StyleGAN2Backend("random:32", tiny_backend.G, tiny_backend.D, encoder=encoder)
+    return StyleGAN2Backend("random:32", tiny_backend.G, tiny_backend.D, encoder=encoder)
+
+
+def encoded_pairs(backend, pairs) -> tuple[torch.Tensor, torch.Tensor]:
+    """The encoder's W+ codes of each pair's two images: (before, after)."""
+    from latentedit.images import from_uint8, load_image
+
+    with torch.no_grad():
+        codes = [backend.encoder(from_uint8(np.stack([load_image(path, 32) for path in pair]))) for pair in pairs]
+    return torch.stack([c[0] for c in codes]), torch.stack([c[1] for c in codes])
+
+
+def test_pair_codes_come_from_the_encoder_alone_where_the_backend_has_one(tiny_backend, photos: Path) -> None:
+    from latentedit.api import DiscoverRequest, no_progress
+    from latentedit.labels import pairs_from_folder
+    from latentedit.methods.pair import PairDirection, PairOptions
+
+    backend = with_encoder(tiny_backend)
     pairs = pairs_from_folder(photos)
     request = DiscoverRequest(name="brighter", pairs=pairs)
     edit = PairDirection().discover(backend, request, PairOptions(), no_progress)
 
-    with torch.no_grad():
-        codes = [encoder(from_uint8(np.stack([load_image(path, 32) for path in pair]))) for pair in pairs]
-    expected = pair_directions(torch.stack([c[0] for c in codes]), torch.stack([c[1] for c in codes])).mean(dim=0)
+    expected = pair_directions(*encoded_pairs(backend, pairs)).mean(dim=0)
     assert edit.params["steps"] == 0
     assert torch.allclose(edit.tensors["direction"], expected / expected.norm(), atol=1e-5)
     assert PairOptions().inversion_steps(tiny_backend) == 100  # no encoder: optimise from w_avg
     assert PairOptions(domain=1.0).inversion_steps(backend) == 100  # the in-domain regulariser acts on steps
+
+
+def test_pair_average_unit_is_the_papers_and_raw_the_authors_code(cli, tiny_backend, photos: Path) -> None:
+    """unit averages each pair's normalised difference (every pair weighs the same); raw averages the
+    differences themselves, so a pair whose codes lie twice as far apart weighs twice as much."""
+    from latentedit.api import DiscoverRequest, no_progress
+    from latentedit.labels import pairs_from_folder
+    from latentedit.methods.pair import PairDirection, PairOptions
+
+    backend = with_encoder(tiny_backend)
+    pairs = pairs_from_folder(photos)
+    before, after = encoded_pairs(backend, pairs)
+    differences = (after - before).flatten(1)
+    lengths = differences.norm(dim=1)
+    assert float(lengths.max() / lengths.min()) > 1.05  # the two averages differ on these pairs
+    edits = {
+        average: PairDirection().discover(
+            backend, DiscoverRequest(name=average, pairs=pairs), PairOptions(average=average), no_progress
+        )
+        for average in ("unit", "raw")
+    }
+    unit = (differences / lengths[:, None]).mean(dim=0)
+    raw = differences.mean(dim=0)
+    assert torch.allclose(edits["unit"].tensors["direction"].flatten(), unit / unit.norm(), atol=1e-5)
+    assert torch.allclose(edits["raw"].tensors["direction"].flatten(), raw / raw.norm(), atol=1e-5)
+    assert [edit.params["average"] for edit in edits.values()] == ["unit", "raw"]
+    assert float(edits["unit"].tensors["direction"].flatten() @ edits["raw"].tensors["direction"].flatten()) < 0.9999
+    shown = json.loads(run(cli, "methods", "pair", "--json").stdout)
+    help_text = next(row["help"] for row in shown["options"] if row["name"] == "average")
+    assert "unit: each pair's normalised difference (the paper)" in help_text and "raw" in help_text
+    bad = run(cli, "discover", "--method", "pair", "--pairs-dir", str(photos), "-o", "average=mean", *BACKEND)
+    assert bad.exit_code == 2 and "average='mean': expected unit or raw" in one_line_error(bad)
 
 
 def test_empty_pair_folder(cli, tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def test_unknown_method_suggests_the_closest(cli) -> None:
 
 def test_methods_shows_a_methods_options(cli) -> None:
     document = json.loads(run(cli, "methods", "sefa", "--json").stdout)
-    assert {row["name"] for row in document["options"]} == {"layers", "component", "samples"}
+    assert {row["name"] for row in document["options"]} == {"layers", "affines", "component", "samples"}
     assert document["plugin"] == "sefa"
     assert document["apply_options"] == []  # SeFa takes no apply-time options
 

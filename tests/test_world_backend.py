@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from latentedit.backend import load_backend
 from latentedit.checkpoints.layout import save_networks
 from latentedit.errors import CheckpointError
+from latentedit.loaders import load_backend
 from latentedit.world.weights import GAN, weights_path
 
 

@@ -121,8 +121,8 @@ def test_a_network_too_narrow_to_build_is_refused_in_one_line(cli, tmp_path: Pat
 def test_encoder_command_trains_reports_and_becomes_the_embedded_worlds_encoder(
     cli, tmp_path: Path, monkeypatch
 ) -> None:
-    from latentedit.backend import load_backend
     from latentedit.checkpoints.layout import save_networks
+    from latentedit.loaders import load_backend
     from latentedit.world.weights import GAN
 
     generator = load_backend("random:64")
@@ -266,3 +266,98 @@ def test_gan_training_on_a_missing_gpu_is_refused_in_one_line(cli, tmp_path: Pat
     assert result.exit_code == 2
     assert "no CUDA GPU is available" in one_line_error(result)
     assert not (tmp_path / "checkpoint.safetensors").exists()
+
+
+def test_paths_in_a_config_are_relative_to_its_folder_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from latentedit.world.train.config import read_config, write_config
+
+    recipe = tmp_path / "training" / "guided"
+    recipe.mkdir(parents=True)
+    (recipe / "config.json").write_text(json.dumps({"guide_scorer": "../scorer/world_scorer.safetensors", "seed": 3}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = read_config(recipe / "config.json", GanConfig)
+    assert Path(settings["guide_scorer"]).resolve() == tmp_path / "training" / "scorer" / "world_scorer.safetensors"
+    assert settings["seed"] == 3
+    # a run folder two levels away writes the same file relative to itself
+    write_config(tmp_path / "runs" / "a" / "config.json", GanConfig(guide_scorer=settings["guide_scorer"]))
+    written = json.loads((tmp_path / "runs" / "a" / "config.json").read_text())
+    assert written["guide_scorer"] == "../../training/scorer/world_scorer.safetensors"
+
+
+def test_a_guided_run_starts_from_a_recipe_config_and_resumes_from_another_directory(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import shutil
+
+    from latentedit.world.weights import SCORER, weights_path
+
+    (tmp_path / "scorer").mkdir()
+    shutil.copy(weights_path(SCORER), tmp_path / "scorer" / "world_scorer.safetensors")
+    guided = {
+        **dataclasses.asdict(TINY_GAN),
+        "quality_samples": 0,
+        "guide_linear_weight": 1.0,
+        "guide_batch": 8,
+        "guide_renders": 8,
+        "guide_scorer": "../scorer/world_scorer.safetensors",
+    }
+    (tmp_path / "recipe").mkdir()
+    (tmp_path / "recipe" / "config.json").write_text(json.dumps(guided))
+    monkeypatch.chdir(tmp_path / "recipe")
+    args = ["--kimg", "0.004", "--checkpoint-kimg", "0.004", "--quiet"]
+    first = run(cli, "world", "train", "gan", "--out", "../run", "--config", "config.json", *args)
+    assert first.exit_code == 0, first.output
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["guide_scorer"] == guided["guide_scorer"]
+    monkeypatch.chdir(tmp_path)
+    again = run(cli, "world", "train", "gan", "--out", "run", "--resume", "--kimg", "0.008", "--quiet")
+    assert again.exit_code == 0, again.output  # the scorer is found from the run folder, not the working directory
+    both = run(cli, "world", "train", "gan", "--out", "run", "--resume", "--config", "recipe/config.json", "--quiet")
+    assert both.exit_code == 2 and "Pick one" in one_line_error(both)
+    (tmp_path / "scorer" / "world_scorer.safetensors").unlink()
+    missing = run(cli, "world", "train", "gan", "--out", "run", "--resume", "--quiet")
+    assert missing.exit_code == 2
+    assert "No guide scorer at" in one_line_error(missing) and "training/guide-scorer" in one_line_error(missing)
+
+
+def test_a_new_run_starts_from_a_generator_file_with_its_discriminator(tmp_path: Path) -> None:
+    from latentedit.checkpoints.layout import save_networks
+    from latentedit.errors import CheckpointError
+
+    trained = GanTrainer(TINY_GAN, tmp_path / "a")
+    trained.train_step()
+    shipped = save_networks(tmp_path / "gan.safetensors", trained.G_ema, trained.D, source_format="latentedit")
+    fresh = GanTrainer(TINY_GAN, tmp_path / "b")
+    fresh.start_from(shipped)
+    for network, source in ((fresh.G, trained.G_ema), (fresh.G_ema, trained.G_ema), (fresh.D, trained.D)):
+        pairs = zip(network.state_dict().values(), source.state_dict().values(), strict=True)
+        assert all(torch.equal(a, b) for a, b in pairs)
+    assert fresh.nimg == 0 and not fresh.opt_G.state  # the file has no optimiser moments: they start fresh
+    fresh.train_step()
+    generator_only = save_networks(tmp_path / "g.safetensors", trained.G_ema, source_format="latentedit")
+    with pytest.raises(CheckpointError, match="no discriminator"):
+        GanTrainer(TINY_GAN, tmp_path / "c").start_from(generator_only)
+    wider = GanConfig(**{**TINY_GAN.__dict__, "channel_max": 32})
+    with pytest.raises(CheckpointError, match="start with the settings it was trained with"):
+        GanTrainer(wider, tmp_path / "d").start_from(shipped)
+
+
+def test_the_shipped_gan_continues_under_its_recipe_config(tmp_path: Path) -> None:
+    """`world train gan --config training/world-gan-guided/config.json --init <shipped GAN>`
+    builds the shipped networks' shapes (the guide scorer swapped for the shipped one here)."""
+    from latentedit.checkpoints.layout import load_networks
+    from latentedit.world.train.config import read_config
+    from latentedit.world.weights import GAN, weights_path
+
+    root = Path(__file__).resolve().parents[1]
+    settings = read_config(root / "training" / "world-gan-guided" / "config.json", GanConfig)
+    assert Path(settings["guide_scorer"]).resolve() == root / "runs" / "guide-scorer" / "world_scorer.safetensors"
+    trainer = GanTrainer(GanConfig(**{**settings, "guide_scorer": ""}), tmp_path)
+    trainer.start_from(weights_path(GAN))
+    shipped = load_networks(weights_path(GAN))
+    assert all(torch.equal(a, b) for a, b in zip(trainer.G_ema.parameters(), shipped.G.parameters(), strict=True))
+    assert trainer.config.guided and trainer.config.guide_edit_weight == 10.0

@@ -62,8 +62,8 @@ def wstar_method():
 @pytest.fixture(scope="module")
 def tiny_edit(tmp_path_factory, tiny_backend):
     """A W* edit for brightness and redness on random:32, discovered once and read back from its file."""
+    from latentedit.api import DiscoverRequest
     from latentedit.edits import Edit
-    from latentedit.methods.base import DiscoverRequest
     from latentedit.plugins import register_plugin, unregister_plugin
     from tests.fakes import FakeWorldPlugin
 
@@ -208,10 +208,10 @@ def test_discovered_edit_round_trips_and_composes(tiny_edit, tiny_backend) -> No
 
     with torch.inference_mode():
         ws = tiny_backend.mapping(tiny_backend.sample_z(6, seed=5))
-        same = edit.apply(tiny_backend, ws, 0.0, attr="brightness")
+        same = latentedit.apply_edit(tiny_backend, ws, edit, 0.0, attr="brightness")
         assert float((same - ws).abs().max()) <= 1e-4
-        brighter = edit.apply(tiny_backend, ws, 3.0, attr="brightness")
-        both = edit.apply(tiny_backend, ws, 1.0, attr=[("brightness", 2.0), ("redness", -1.0)])
+        brighter = latentedit.apply_edit(tiny_backend, ws, edit, 3.0, attr="brightness")
+        both = latentedit.apply_edit(tiny_backend, ws, edit, 1.0, attr=[("brightness", 2.0), ("redness", -1.0)])
         assert float((brighter - ws).abs().max()) > 0.1
 
         from latentedit.methods.wstar import load_flow
@@ -229,7 +229,8 @@ def test_discovered_edit_round_trips_and_composes(tiny_edit, tiny_backend) -> No
 
         single = for_attribute(edit, "redness")
         assert single.attribute == "redness" and edit_attributes(single) == ["redness"]
-        assert torch.allclose(single.apply(tiny_backend, ws, 2.0), edit.apply(tiny_backend, ws, 2.0, attr="redness"))
+        only_redness = latentedit.apply_edit(tiny_backend, ws, single, 2.0)
+        assert torch.allclose(only_redness, latentedit.apply_edit(tiny_backend, ws, edit, 2.0, attr="redness"))
 
 
 def test_brightness_edit_brightens(tiny_edit, tiny_backend) -> None:
@@ -237,24 +238,25 @@ def test_brightness_edit_brightens(tiny_edit, tiny_backend) -> None:
     with torch.inference_mode():
         ws = tiny_backend.mapping(tiny_backend.sample_z(40, seed=11))
         before = scorer.score(tiny_backend.synthesize(ws))["brightness"]
-        after = scorer.score(tiny_backend.synthesize(tiny_edit.apply(tiny_backend, ws, 3.0, attr="brightness")))
+        edited = latentedit.apply_edit(tiny_backend, ws, tiny_edit, 3.0, attr="brightness")
+        after = scorer.score(tiny_backend.synthesize(edited))
     assert float((after["brightness"] - before).mean()) > 0.02
 
 
 def test_apply_errors_are_clear(tiny_edit, tiny_backend) -> None:
     ws = tiny_backend.mapping(tiny_backend.sample_z(2, seed=0))
     with pytest.raises(LatentEditError, match="holds 2 attributes \\(brightness, redness\\); choose one with --attr"):
-        tiny_edit.apply(tiny_backend, ws, 1.0)
+        latentedit.apply_edit(tiny_backend, ws, tiny_edit, 1.0)
     with pytest.raises(IncompatibleEditError, match="has no attribute 'smile'; it holds: brightness, redness"):
-        tiny_edit.apply(tiny_backend, ws, 1.0, attr="smile")
+        latentedit.apply_edit(tiny_backend, ws, tiny_edit, 1.0, attr="smile")
     with pytest.raises(IncompatibleEditError, match="edits W\\+ codes of 1024 values"):
-        tiny_edit.apply(tiny_backend, ws[:, :4], 1.0, attr="redness")
+        latentedit.apply_edit(tiny_backend, ws[:, :4], tiny_edit, 1.0, attr="redness")
     with pytest.raises(LatentEditError, match="absurd"):
-        tiny_edit.apply(tiny_backend, ws, 1.0, attr=[("redness", 500.0)])
+        latentedit.apply_edit(tiny_backend, ws, tiny_edit, 1.0, attr=[("redness", 500.0)])
     broken = for_attribute(tiny_edit, "redness")
     broken.tensors = {key: value for key, value in broken.tensors.items() if key != "flow.0.scale.0.weight"}
     with pytest.raises(IncompatibleEditError, match="flow tensors do not match"):
-        broken.apply(tiny_backend, ws, 1.0)
+        latentedit.apply_edit(tiny_backend, ws, broken, 1.0)
 
 
 def test_separability_compares_both_spaces(tiny_edit, tiny_backend) -> None:
@@ -287,7 +289,7 @@ def test_labels_from_a_csv_table(cli, tmp_path: Path, tiny_backend) -> None:
     edit = latentedit.load_edit("red", backend="random:32")
     assert edit_attributes(edit) == ["redness"] and edit.provenance["rows"] == 120
     ws = tiny_backend.mapping(tiny_backend.z_for_seeds([1, 2]))
-    assert edit.apply(tiny_backend, ws, 1.0).shape == ws.shape  # one attribute: no --attr needed
+    assert latentedit.apply_edit(tiny_backend, ws, edit, 1.0).shape == ws.shape  # one attribute: no --attr needed
 
 
 @pytest.mark.usefixtures("fake_scorers")

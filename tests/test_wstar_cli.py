@@ -45,4 +45,4 @@ def test_discover_apply_attributes_and_separability(cli, tmp_path: Path) -> None
 def test_attr_is_only_for_wstar_edits(cli) -> None:
     run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "s0")
     result = run(cli, "apply", "seed:1", "--dir", "s0", "--attr", "smile", *BACKEND, "--out", "unused")
-    assert result.exit_code == 2 and "--attr selects attributes of a W* edit" in one_line_error(result)
+    assert result.exit_code == 2 and "--attr is an input of wstar" in one_line_error(result)

@@ -16,6 +16,7 @@ DEMO_ATTRIBUTE = "yaw"
 3 it moves yaw by 0.45 of its range with 0.06 mean change of the other attributes; InterFaceGAN's
 glasses and smile directions move their targets as far but change the others by 0.13-0.16
 (docs/results.md, "Session 10")."""
+DEMO_METHOD = "interfacegan"
 DEMO_SAMPLES = 3000
 DEMO_INVERSION_STEPS = 300
 DEMO_RESCORE_SAMPLES = 300
@@ -37,7 +38,7 @@ def demo_command(
     GIF, and prints the re-scoring table. Without the trained world, draws a sample grid from
     a randomly initialised StyleGAN2 instead, and says so.
     """
-    from latentedit.backend import load_backend
+    from latentedit.loaders import load_backend
     from latentedit.store import edit_path
 
     # Everything the demo may write, checked before minutes of work rather than after.
@@ -77,19 +78,20 @@ def _full_demo(backend, out_dir: Path, force: bool, quiet: bool) -> None:
     from latentedit.inputs import Input
     from latentedit.inversion import InversionOptions
     from latentedit.labels import scorer_for
-    from latentedit.methods.base import DiscoverRequest
-    from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
+    from latentedit.method import DiscoverRequest
+    from latentedit.options import parse_options
+    from latentedit.plugins import get_plugins
     from latentedit.store import edit_path
     from latentedit.world.render import render as render_face
     from latentedit.world.render import sample_attributes
     from latentedit.world.seeds import HELDOUT_SEED
 
-    method = InterFaceGAN()
-    with progress_bar(f"1/3 learning '{DEMO_ATTRIBUTE}' (InterFaceGAN)", quiet) as progress:
-        edit = method.discover(
+    method_cls = get_plugins().methods.get(DEMO_METHOD)
+    with progress_bar(f"1/3 learning '{DEMO_ATTRIBUTE}' ({DEMO_METHOD})", quiet) as progress:
+        edit = method_cls().discover(
             backend,
             DiscoverRequest(name=f"demo-{DEMO_ATTRIBUTE}", attr=DEMO_ATTRIBUTE, samples=DEMO_SAMPLES),
-            InterFaceGANOptions(),
+            parse_options(method_cls.Options),
             progress,
         )
     stored = edit.save(edit_path(edit.name, backend.name), force=force)

@@ -8,13 +8,26 @@ from typing import Annotated
 import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt, SeedOpt
+from latentedit.commands.plugin_params import Declared, PluginCommand, flags_given, merge, refuse_unused, resolve_values
 from latentedit.console import emit_json, out, progress_bar, short_metric
 from latentedit.errors import LatentEditError
 
 
-def discover_command(
+def discover_params() -> dict[str, Declared]:
+    """The inputs of their own that registered methods add to `discover`."""
+    from latentedit.plugins import get_plugins
+
+    rows = [
+        (entry.plugin, entry.name, f"Inputs of {entry.name}", param)
+        for entry in get_plugins().methods
+        for param in entry.value.discover_params
+    ]
+    return merge(rows, OWN_FLAGS)
+
+
+def discover(
     ctx: typer.Context,
-    method: Annotated[str, typer.Option("--method", "-m", help="Method name; `latentedit methods` lists them.")],
+    method: Annotated[str, typer.Option("--method", "-m", help="Method name; the `methods` command lists them.")],
     name: Annotated[
         str | None, typer.Option("--name", help="Store the edit under this name (default: the attribute or method).")
     ] = None,
@@ -53,12 +66,17 @@ def discover_command(
     force: ForceOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
+    extras: dict | None = None,
 ) -> None:
-    """Learn an editing direction with a method and store it as an edit file."""
-    from latentedit.backend import load_backend
+    """Learn an editing direction with a method and store it as an edit file.
+
+    The shared inputs (--attr, --labels, --positives, --pair, ...) are read by the methods that
+    list them (see the `methods NAME` command); methods of plugins may add inputs of their own.
+    """
     from latentedit.edits import Edit
     from latentedit.fileio import check_writable
-    from latentedit.methods.base import DiscoverRequest
+    from latentedit.loaders import load_backend
+    from latentedit.method import DiscoverRequest
     from latentedit.options import parse_options
     from latentedit.plugins import get_plugins
     from latentedit.store import check_name, edit_path, resolve_edit
@@ -68,6 +86,10 @@ def discover_command(
         raise LatentEditError(
             f"Method {method!r} has no preview picture; --preview is for catalog methods (localstyle)."
         )
+    declared = discover_params()
+    wanted = flags_given(extras or {})
+    own = {param.name for param in method_cls.discover_params}
+    refuse_unused(wanted, declared, own, f"method {method!r} does not take it")
     pairs = _pairs(pair or [], list(ctx.args), pairs_dir)
     given = {
         "attr": attr,
@@ -103,6 +125,7 @@ def discover_command(
         negatives=negatives,
         pairs=pairs,
         orthogonal_to=[Edit.load(resolve_edit(other, model.name)) for other in orthogonal_to or []],
+        extras=resolve_values(wanted, declared, model),
     )
     with progress_bar(f"discover {method}", quiet or json_output) as progress:
         edit = method_cls().discover(model, request, parsed, progress)
@@ -124,7 +147,7 @@ def _pairs(firsts: list[Path], seconds: list[str], folder: Path | None) -> list[
         raise LatentEditError(f"--pair takes two images, BEFORE AFTER; unexpected or missing argument: {extra[0]}.")
     pairs = [(first, Path(second)) for first, second in zip(firsts, seconds, strict=True)]
     if folder is not None:
-        from latentedit.methods.pair import pairs_from_folder
+        from latentedit.labels import pairs_from_folder
 
         pairs.extend(pairs_from_folder(folder))
     for before, after in pairs:
@@ -132,3 +155,7 @@ def _pairs(firsts: list[Path], seconds: list[str], folder: Path | None) -> list[
             if not path.is_file():
                 raise LatentEditError(f"Image {path} not found.")
     return pairs
+
+
+OWN_FLAGS = PluginCommand(discover, dict).own_names()
+discover_command = PluginCommand(discover, discover_params)

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, QuietOpt, parse_seeds
+from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, QuietOpt
 from latentedit.console import emit_json, note, out, progress_bar
 from latentedit.errors import LatentEditError
+from latentedit.inputs import parse_seeds
 
 
 def generate_command(
@@ -31,9 +32,9 @@ def generate_command(
     """Generate images from seeds. The same seed always gives the same PNG."""
     import math
 
-    from latentedit.backend import load_backend
     from latentedit.fileio import check_writable
     from latentedit.images import grid, save_png
+    from latentedit.loaders import load_backend
     from latentedit.sampling import seed_images
 
     seed_list = parse_seeds(seeds)

@@ -34,10 +34,10 @@ def invert_command(
 
     from safetensors.torch import save_file
 
-    from latentedit.backend import load_backend
     from latentedit.fileio import atomic_write, check_writable
     from latentedit.inputs import parse_inputs
     from latentedit.inversion import Inversion, InversionOptions, invert_files
+    from latentedit.loaders import load_backend
     from latentedit.options import parse_options
 
     inputs = parse_inputs(images)

@@ -14,6 +14,14 @@ from latentedit.world.seeds import HELDOUT_SEED
 
 StepsOpt = Annotated[int | None, typer.Option("--steps", min=1, help="Training steps (default from the recipe).")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Start a new run with the settings of this config.json (a recipe under training/, or another run's); "
+        "paths in it are relative to its folder, -o options go on top.",
+    ),
+]
 
 app = typer.Typer(help="The embedded world: render faces with exact labels, train its networks.", no_args_is_help=True)
 train_app = typer.Typer(help="Training recipes (resumable; long runs belong in the background).", no_args_is_help=True)
@@ -59,6 +67,15 @@ def train_gan_command(
         float, typer.Option("--kimg", min=0.001, help="Train until this many thousand real images were shown.")
     ] = 1000.0,
     resume: ResumeOpt = False,
+    config_file: ConfigOpt = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            "--init",
+            help="Start a new run from a generator file with its discriminator (e.g. the shipped "
+            "latentedit/weights/world_gan.safetensors or a snapshot); optimiser state starts fresh, kimg from 0.",
+        ),
+    ] = None,
     snapshot_kimg: Annotated[
         float, typer.Option("--snapshot-kimg", min=0.001, help="Keep a generator snapshot and grid this often.")
     ] = 50.0,
@@ -103,11 +120,16 @@ def train_gan_command(
     check_device(device)
     if threads:
         torch.set_num_threads(threads)
-    config = _run_config(GanConfig, out_dir, resume, options)
+    if resume and init is not None:
+        raise LatentEditError("--resume continues the run folder's checkpoint; --init starts a new run. Pick one.")
+    config = _run_config(GanConfig, out_dir, resume, options, config_file=config_file)
     trainer = GanTrainer(config, out_dir, device=device, render_workers=render_workers)
     if resume:
         trainer.resume()
         note(f"Resumed at {trainer.nimg / 1000:.1f} kimg.", quiet)
+    elif init is not None:
+        trainer.start_from(init)
+        note(f"Starting from the networks in {init}.", quiet)
     with progress_bar("training GAN (kimg)", quiet) as progress:
         trainer.run(
             kimg,
@@ -121,47 +143,56 @@ def train_gan_command(
 
 
 def _run_config(
-    config_cls: type, out_dir: Path, resume: bool, options: list[str] | None, defaults: dict | None = None
+    config_cls: type,
+    out_dir: Path,
+    resume: bool,
+    options: list[str] | None,
+    defaults: dict | None = None,
+    config_file: Path | None = None,
 ) -> Any:
-    """A recipe's settings. A fresh run may not overwrite a checkpoint; a resumed run keeps its
-    own settings (config.json) with any -o given now on top, e.g. a gentler blur to finish."""
-    import json
-
+    """A recipe's settings. A fresh run may not overwrite a checkpoint and starts from the
+    recipe's defaults or a `--config` file; a resumed run keeps its own settings (config.json).
+    Any -o given now goes on top, e.g. a gentler blur to finish. Paths in a config.json are
+    relative to its folder (`latentedit.world.train.config`)."""
     from latentedit.options import parse_options
+    from latentedit.world.train.config import read_config
 
     if (out_dir / "checkpoint.safetensors").exists() and not resume:
         raise LatentEditError(
             f"{out_dir / 'checkpoint.safetensors'} exists; pass --resume to continue it, or choose another --out."
         )
+    if resume and config_file is not None:
+        raise LatentEditError("--resume keeps the run folder's config.json; --config starts a new run. Pick one.")
     settings = dict(defaults or {})
-    if resume and (out_dir / "config.json").exists():
-        try:
-            settings = json.loads((out_dir / "config.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise LatentEditError(f"{out_dir / 'config.json'} cannot be read ({exc}); fix or delete it.") from None
+    if config_file is not None:
+        settings = read_config(config_file, config_cls)
+    elif resume and (out_dir / "config.json").exists():
+        settings = read_config(out_dir / "config.json", config_cls)
     return parse_options(config_cls, [f"{k}={v}" for k, v in settings.items()] + list(options or []))
 
 
 def _train_supervised(
-    kind: str, out_dir: Path, steps: int | None, resume: bool, options: list[str] | None, quiet: bool
+    kind: str,
+    out_dir: Path,
+    steps: int | None,
+    resume: bool,
+    options: list[str] | None,
+    quiet: bool,
+    config_file: Path | None = None,
 ) -> None:
     import json
 
     from latentedit.fileio import write_json
+    from latentedit.world.heldout import evaluate_scorer, evaluate_segmenter
     from latentedit.world.train import supervised
     from latentedit.world.weights import save_module
 
     builders = {
-        "scorer": (supervised.build_scorer, supervised.scorer_loss, supervised.evaluate_scorer, {}),
-        "segmenter": (
-            supervised.build_segmenter,
-            supervised.segmenter_loss,
-            supervised.evaluate_segmenter,
-            {"width": 16},
-        ),
+        "scorer": (supervised.build_scorer, supervised.scorer_loss, evaluate_scorer, {}),
+        "segmenter": (supervised.build_segmenter, supervised.segmenter_loss, evaluate_segmenter, {"width": 16}),
     }
     build, loss_fn, evaluate, defaults = builders[kind]
-    config = _run_config(supervised.SupervisedConfig, out_dir, resume, options, defaults)
+    config = _run_config(supervised.SupervisedConfig, out_dir, resume, options, defaults, config_file)
     if steps is not None:
         config.steps = steps
     trainer = supervised.SupervisedTrainer(build(config), loss_fn, config, out_dir)
@@ -183,11 +214,12 @@ def train_scorers_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/world-scorer"),
     steps: StepsOpt = None,
     resume: ResumeOpt = False,
+    config_file: ConfigOpt = None,
     options: OptionsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Train the attribute scorer on exact renderer labels; writes world_scorer.safetensors."""
-    _train_supervised("scorer", out_dir, steps, resume, options, quiet)
+    _train_supervised("scorer", out_dir, steps, resume, options, quiet, config_file)
 
 
 @train_app.command("segmenter")
@@ -195,11 +227,12 @@ def train_segmenter_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/world-segmenter"),
     steps: StepsOpt = None,
     resume: ResumeOpt = False,
+    config_file: ConfigOpt = None,
     options: OptionsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Train the part segmenter on exact renderer masks; writes world_segmenter.safetensors."""
-    _train_supervised("segmenter", out_dir, steps, resume, options, quiet)
+    _train_supervised("segmenter", out_dir, steps, resume, options, quiet, config_file)
 
 
 @app.command("check")
@@ -220,8 +253,8 @@ def check_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Measure the embedded world's quality bars on fresh held-out samples."""
-    from latentedit.backend import load_backend
     from latentedit.errors import CheckpointError
+    from latentedit.loaders import load_backend
     from latentedit.world.check import run_check
     from latentedit.world.scorers import WorldScorer, WorldSegmenter
 
@@ -290,18 +323,19 @@ def train_encoder_command(
             "fine-tune them for a newer generator; offsets are re-anchored at its w_avg.",
         ),
     ] = None,
+    config_file: ConfigOpt = None,
     options: OptionsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Train the image -> W+ encoder that starts inversion; writes world_encoder.safetensors."""
     import json
 
-    from latentedit.backend import load_backend
     from latentedit.fileio import write_json
+    from latentedit.loaders import load_backend
     from latentedit.world.train.encoder import EncoderConfig, EncoderTrainer, evaluate_encoder
     from latentedit.world.weights import save_module
 
-    config = _run_config(EncoderConfig, out_dir, resume, options)
+    config = _run_config(EncoderConfig, out_dir, resume, options, config_file=config_file)
     if steps is not None:
         config.steps = steps
     trainer = EncoderTrainer(load_backend(backend), config, out_dir)

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from latentedit.hookspecs import hookimpl
+from latentedit.api import hookimpl
+
+if TYPE_CHECKING:
+    import typer
 
 BUILTIN_METHODS: tuple[str, ...] = (
     "latentedit.methods.interfacegan:InterFaceGAN",
@@ -26,3 +30,10 @@ def register_methods(register: Callable[[type], None]) -> None:
     for target in BUILTIN_METHODS:
         module_name, _, class_name = target.partition(":")
         register(getattr(importlib.import_module(module_name), class_name))
+
+
+@hookimpl
+def register_commands(app: typer.Typer, directions: typer.Typer) -> None:
+    from latentedit.methods.localstyle_cli import label_command
+
+    directions.command("label")(label_command)

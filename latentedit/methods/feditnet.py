@@ -16,18 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from latentedit.errors import BadImageError, LatentEditError, OptionError
-from latentedit.images import IMAGE_SUFFIXES
-from latentedit.methods.base import no_progress
-from latentedit.options import option, options_dict
-from latentedit.vectors import VectorMethod, vector_edit
+from latentedit.api import (
+    Analysis,
+    LatentEditError,
+    OptionError,
+    VectorMethod,
+    list_images,
+    no_progress,
+    option,
+    options_dict,
+    vector_edit,
+)
 
 if TYPE_CHECKING:
     import torch
 
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
-    from latentedit.methods.base import DiscoverRequest, Progress
+    from latentedit.api import Backend, DiscoverRequest, Edit, Progress
     from latentedit.methods.feditnet_tuning import Tuning
 
 SCALE_POOL = 1000
@@ -142,12 +146,19 @@ class FEditNet(VectorMethod):
     space: ClassVar[str] = "w"
     Options: ClassVar[type] = FEditNetOptions
     inputs: ClassVar[tuple[str, ...]] = ("attr", "positives", "samples")
+    analyses: ClassVar[tuple[Analysis, ...]] = (
+        Analysis(
+            "layer_response",
+            "Per-layer response r_fc of each edit (FEditNet, paper Table 3).",
+            run="latentedit.methods.feditnet_analysis:layer_response_analysis",
+            table="latentedit.methods.feditnet_analysis:layer_response_table",
+        ),
+    )
 
     def discover(self, backend: Backend, request: DiscoverRequest, options: Any, progress: Progress) -> Edit:
         import time
 
-        from latentedit.fileio import sha256_file
-        from latentedit.sampling import sample
+        from latentedit.api import sample, sha256_file
 
         started = time.perf_counter()
         request.require(self.name, "positives")
@@ -192,7 +203,7 @@ class FEditNet(VectorMethod):
 
     def _tuning_scorer(self, backend: Backend, request: DiscoverRequest) -> Any:
         """The backend's scorer, checked to know the attribute that tuning re-scores."""
-        from latentedit.labels import check_attribute, scorer_for
+        from latentedit.api import check_attribute, scorer_for
 
         request.require(self.name, "attr")
         scorer = scorer_for(backend)
@@ -211,7 +222,7 @@ class FEditNet(VectorMethod):
         progress: Progress,
     ) -> Tuning:
         """Bayesian optimisation of the layer weights; each trial is a short run, re-scored."""
-        from latentedit.evaluate import off_target, rescore
+        from latentedit.api import off_target, rescore
         from latentedit.methods.feditnet_tuning import tune_layer_weights
 
         total = options.tune_trials * options.tune_steps + options.steps
@@ -246,13 +257,11 @@ def load_positives(folder: Path | None, resolution: int, device: str) -> tuple[t
     """The images of a folder as ``[N, 3, R, R]`` in [-1, 1], and their paths."""
     import numpy as np
 
-    from latentedit.images import from_uint8, load_image
+    from latentedit.api import from_uint8, load_image
 
-    if folder is None or not Path(folder).is_dir():
-        raise LatentEditError(f"--positives {folder}: expected a folder of images showing the attribute.")
-    files = sorted(path for path in Path(folder).iterdir() if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise BadImageError(f"Folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+    if folder is None:
+        raise LatentEditError("Method 'feditnet' needs --positives DIR: a folder of images showing the attribute.")
+    files = list_images(folder, "--positives")
     return from_uint8(np.stack([load_image(path, resolution) for path in files])).to(device), files
 
 

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from latentedit.errors import LatentEditError
-from latentedit.evaluate import EVALUATION_SEED
-from latentedit.methods.base import Progress, no_progress
+from latentedit.api import EVALUATION_SEED, LatentEditError, Progress, no_progress
 
 if TYPE_CHECKING:
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
+    from latentedit.api import Backend, Edit
 
 
 def layer_response(
@@ -46,10 +43,8 @@ def layer_response(
     """
     import torch
 
-    from latentedit.editing import apply_edits
-    from latentedit.labels import check_attribute
+    from latentedit.api import apply_edits, check_attribute, sample
     from latentedit.methods.feditnet_losses import feature_contrastive_loss, sample_locations
-    from latentedit.sampling import sample
 
     attribute = attribute or edit.attribute
     if not attribute:
@@ -88,3 +83,37 @@ def layer_response(
             progress(samples + done * samples // (2 * count), 2 * samples)
     ratios = sums["near"] / sums["far"].clamp(min=1e-12)
     return {layer: float(ratio) for layer, ratio in zip(layers, ratios, strict=True)}
+
+
+def layer_response_analysis(
+    backend: Backend,
+    edits: list[Edit],
+    *,
+    samples: int = 2000,
+    strength: float = 3.0,
+    seed: int = EVALUATION_SEED,
+    progress: Progress = no_progress,
+    **_: Any,
+) -> dict[str, Any]:
+    """`evaluate --layer-response`: r_fc per generator layer for each edit (paper Table 3)."""
+    from latentedit.api import scorer_for
+
+    scorer = scorer_for(backend)
+    ratios = {
+        edit.name: layer_response(
+            backend, edit, scorer, samples=samples, strength=strength, seed=seed, progress=progress
+        )
+        for edit in edits
+    }
+    return {"layer_response": ratios, "samples": samples, "strength": strength}
+
+
+def layer_response_table(report: dict[str, Any]) -> dict[str, Any]:
+    """Layers as rows, edits as columns."""
+    ratios = report["layer_response"]
+    layers = list(next(iter(ratios.values())))
+    return {
+        "title": "r_fc: feature contrastive loss near the boundary / far from it",
+        "columns": ["layer", *ratios],
+        "rows": [[layer, *(f"{ratios[name][layer]:.3f}" for name in ratios)] for layer in layers],
+    }

@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from latentedit.errors import LatentEditError
+from latentedit.api import LatentEditError
 
 if TYPE_CHECKING:
     import torch
 
-    from latentedit.backend import Backend
+    from latentedit.api import Backend
 
 HEADS = {"final_linear": "b4", "linear": "epilogue"}
 """φ's kind -> the discriminator feature it reads: the 4x4 conv output ``[N, C, 4, 4]`` (original
@@ -96,7 +96,7 @@ def build_assessor(
             f"Backend {backend.name} exposes discriminator features but not the network; "
             "-o train_backbone=true, -o reuse_discriminator=false and the final_linear head need it."
         )
-    from latentedit.nets import Discriminator
+    from latentedit.api import Discriminator
 
     channels = int(backend.disc_features(_probe(backend))["epilogue"].shape[1])
     with torch.random.fork_rng(devices=[]):

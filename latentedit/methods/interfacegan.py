@@ -11,16 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from latentedit.errors import LatentEditError, OptionError
-from latentedit.options import option, options_dict
-from latentedit.vectors import VectorMethod, conditional_direction, vector_edit
+from latentedit.api import (
+    LatentEditError,
+    OptionError,
+    VectorMethod,
+    conditional_direction,
+    option,
+    options_dict,
+    vector_edit,
+)
 
 if TYPE_CHECKING:
     import torch
 
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
-    from latentedit.methods.base import DiscoverRequest, Progress
+    from latentedit.api import Backend, DiscoverRequest, Edit, Progress
 
 
 @dataclass
@@ -103,8 +107,7 @@ class InterFaceGAN(VectorMethod):
                 )
             condition_normals: list[torch.Tensor] = []
         else:
-            from latentedit.labels import check_attribute, scorer_for
-            from latentedit.sampling import sample
+            from latentedit.api import check_attribute, sample, scorer_for
 
             scorer = scorer_for(backend)
             for attribute in [request.attr, *options.condition]:
@@ -147,8 +150,7 @@ class InterFaceGAN(VectorMethod):
         """Latents and scores for the rows of a labels CSV (seeds sampled, images inverted)."""
         import torch
 
-        from latentedit.inversion import invert_files
-        from latentedit.labels import read_label_table
+        from latentedit.api import invert_files, read_label_table
 
         table = read_label_table(request.labels)
         seed_scores, image_scores = table.scores(table.column_for(request.attr))

@@ -15,16 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from latentedit.errors import LatentEditError, OptionError
-from latentedit.methods.base import Method
-from latentedit.options import option, options_dict
+from latentedit.api import Analysis, LatentEditError, Method, OptionError, Param, option, options_dict
 
 if TYPE_CHECKING:
     import torch
 
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
-    from latentedit.methods.base import DiscoverRequest, Progress
+    from latentedit.api import Backend, DiscoverRequest, Edit, Progress
 
 
 HAND_LABEL_K = 12
@@ -98,8 +94,25 @@ class LocalStyle(Method):
     Options: ClassVar[type] = LocalStyleOptions
     ApplyOptions: ClassVar[type] = LocalStyleApplyOptions
     inputs: ClassVar[tuple[str, ...]] = ("samples",)
-    apply_inputs: ClassVar[tuple[str, ...]] = ("reference", "region")
+    apply_params: ClassVar[tuple[Param, ...]] = (
+        Param("reference", "Local-style edits: image or seed:N whose region style is copied.", kind="image"),
+        Param("region", "Local-style edits: region name (e.g. eyes) or cluster ids (e.g. 2+5).", metavar="NAME"),
+    )
     """What `apply` needs besides codes: the reference's W+ codes and a region name or cluster ids."""
+    analyses: ClassVar[tuple[Analysis, ...]] = (
+        Analysis(
+            "locality",
+            "Local-style catalogs: In/Out-MSE over a λ and ε sweep (paper Fig. 7b).",
+            run="latentedit.methods.localstyle_locality:locality_analysis",
+            table="latentedit.methods.localstyle_locality:locality_table",
+            params=(
+                Param("region", "With --locality: the region to transfer.", metavar="NAME"),
+                Param("pairs", "With --locality: target/reference pairs (default 100).", kind="int"),
+                Param("plot", "With --locality: write the curves as a PNG.", kind="path"),
+                Param("heatmap", "With --locality: mean CIELAB error map PNG.", kind="path"),
+            ),
+        ),
+    )
     default_strength: ClassVar[float] = 1.0
     """Sequential mode scales a 0/1 query, so 1 is the paper's full transfer (3 would overshoot)."""
 
@@ -114,8 +127,7 @@ class LocalStyle(Method):
 
         import torch
 
-        from latentedit.edits import Edit
-        from latentedit.labels import scorer_for
+        from latentedit.api import Edit, scorer_for
         from latentedit.methods.localstyle_catalog import build_catalog, catalog_tensors
         from latentedit.methods.localstyle_labels import auto_labels, check_labels, parse_labels
 

@@ -23,15 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latentedit.errors import LatentEditError
-from latentedit.methods.base import Progress, no_progress
+from latentedit.api import LatentEditError, Progress, no_progress
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
+    from latentedit.api import Backend, Edit
 
 BATCH = 25
 """Samples per forward pass while building a catalog (bounds memory at high resolutions)."""
@@ -347,7 +345,7 @@ def catalog_tensors(catalog: Catalog) -> dict[str, torch.Tensor]:
 
 def check_catalog(edit: Edit, backend: Backend) -> None:
     """The edit is a catalog for this backend's style layers; one line per problem."""
-    from latentedit.errors import IncompatibleEditError
+    from latentedit.api import IncompatibleEditError
 
     centroids = edit.tensors.get("centroids")
     if centroids is None or "cluster_mean" not in edit.tensors:
@@ -445,7 +443,7 @@ def catalog_picture(
     import numpy as np
     import torch
 
-    from latentedit.images import grid, save_png, to_uint8
+    from latentedit.api import grid, save_png, to_uint8
 
     k = edit.tensors["centroids"].shape[0]
     with torch.inference_mode():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from latentedit.errors import LatentEditError
+from latentedit.api import LatentEditError
 
 if TYPE_CHECKING:
     import torch

@@ -11,12 +11,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from latentedit.errors import LatentEditError
+from latentedit.api import LatentEditError
 
 if TYPE_CHECKING:
     import torch
 
-    from latentedit.edits import Edit
+    from latentedit.api import Edit
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -141,7 +141,7 @@ def label_clusters(edit_path: str | Path, mapping: dict[str, list[int]], replace
     Names in `mapping` are added or replaced (an empty id list removes the name); with
     `replace`, `mapping` becomes the whole set of labels.
     """
-    from latentedit.edits import Edit
+    from latentedit.api import Edit
 
     edit = Edit.load(edit_path)
     if edit.method != "localstyle" or "centroids" not in edit.tensors:

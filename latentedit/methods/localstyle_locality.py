@@ -12,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latentedit.methods.base import Progress, no_progress
+from latentedit.api import Progress, no_progress
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
+    from latentedit.api import Backend, Edit
 
 LAMBDAS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 EPSILONS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
@@ -70,7 +69,7 @@ def heat_colours(values: np.ndarray, vmax: float) -> np.ndarray:
 
 def save_heatmap(errors: np.ndarray, path: str | Path, vmax: float | None = None, force: bool = False) -> Path:
     """A PNG of one ``[H, W]`` or several ``[N, H, W]`` error maps on one shared scale (default: the max)."""
-    from latentedit.images import grid, save_png
+    from latentedit.api import grid, save_png
 
     maps = errors[None] if errors.ndim == 2 else errors
     scale = max(1, 192 // maps.shape[1])
@@ -116,8 +115,7 @@ def locality(
     import numpy as np
     import torch
 
-    from latentedit.images import to_uint8
-    from latentedit.labels import scorer_for
+    from latentedit.api import scorer_for, to_uint8
     from latentedit.methods.localstyle import LocalStyle, LocalStyleApplyOptions
     from latentedit.methods.localstyle_catalog import check_catalog
     from latentedit.methods.localstyle_labels import region_clusters
@@ -228,7 +226,7 @@ def save_locality_plot(result: dict[str, Any], path: str | Path, force: bool = F
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
-    from latentedit.images import save_png
+    from latentedit.api import save_png
 
     series = {
         "sequential (epsilon)": (
@@ -285,3 +283,41 @@ def save_locality_plot(result: dict[str, Any], path: str | Path, force: bool = F
         (8, top - 22), f"Out-MSE (outside) - region {result['region']} ({result['mask']} mask)", fill="black", font=font
     )
     return save_png(np.asarray(image), path, force)
+
+
+def locality_analysis(
+    backend: Backend,
+    edits: list[Edit],
+    *,
+    region: str | None = None,
+    pairs: int | None = None,
+    plot: Path | None = None,
+    heatmap: Path | None = None,
+    force: bool = False,
+    progress: Progress = no_progress,
+    **_: Any,
+) -> dict[str, Any]:
+    """`evaluate --locality`: the In/Out-MSE curves of one local-style catalog."""
+    from latentedit.api import LatentEditError
+
+    if len(edits) != 1 or edits[0].method != "localstyle" or region is None:
+        raise LatentEditError("--locality takes one local-style catalog (--dir) and a --region.")
+    report = locality(
+        backend, edits[0], region, pairs=pairs or 100, plot=plot, heatmap=heatmap, force=force, progress=progress
+    )
+    return {"edit": edits[0].name, **report}
+
+
+def locality_table(report: dict[str, Any]) -> dict[str, Any]:
+    """The curves as rows of (mode, setting, In-MSE, Out-MSE), with the defaults as a caption."""
+    rows = [
+        [mode, f"{key} {point[key]:g}", f"{point['in_mse']:.2f}", f"{point['out_mse']:.2f}"]
+        for mode, key in (("simultaneous", "lambda"), ("sequential", "epsilon"))
+        for point in report[mode]
+    ]
+    return {
+        "title": f"Locality of {report['edit']}, region {report['region']}",
+        "columns": ["mode", "setting", "In-MSE", "Out-MSE"],
+        "rows": rows,
+        "caption": f"Defaults (sequential): Out/In = {report['defaults']['out_in']}; units: {report['units']}",
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from latentedit.errors import OptionError
+from latentedit.api import OptionError
 
 if TYPE_CHECKING:
     import torch

@@ -9,20 +9,14 @@ one pair already finds the semantic, more pairs average away what the pairs do n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from latentedit.errors import LatentEditError, OptionError
-from latentedit.images import IMAGE_SUFFIXES
-from latentedit.options import option, options_dict
-from latentedit.vectors import VectorMethod, vector_edit
+from latentedit.api import LatentEditError, OptionError, VectorMethod, option, options_dict, vector_edit
 
 if TYPE_CHECKING:
     import torch
 
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
-    from latentedit.methods.base import DiscoverRequest, Progress
+    from latentedit.api import Backend, DiscoverRequest, Edit, Progress
 
 
 STEPS_WITHOUT_ENCODER = 100
@@ -42,10 +36,18 @@ class PairOptions:
         0.0, "In-domain regulariser weight for the inversions (see `latentedit invert`); needs an encoder."
     )
     calibration_samples: int = option(2000, "Sampled latents that calibrate --strength.")
+    average: str = option(
+        "unit",
+        "What is averaged over pairs. unit: each pair's normalised difference (the paper), so every pair "
+        "counts the same; raw: the differences as they are (the authors' code), so pairs whose codes lie "
+        "further apart count more.",
+    )
 
     def validate(self) -> None:
         if self.space not in ("w", "w+"):
             raise OptionError(f"Option space={self.space!r}: expected w or w+.")
+        if self.average not in ("unit", "raw"):
+            raise OptionError(f"Option average={self.average!r}: expected unit or raw.")
 
     def inversion_steps(self, backend: Backend) -> int:
         """`steps`, or its default for this backend: encoder-only codes where it has an encoder,
@@ -53,20 +55,6 @@ class PairOptions:
         if self.steps is not None:
             return self.steps
         return 0 if backend.has_encoder and self.domain == 0 else STEPS_WITHOUT_ENCODER
-
-
-def pairs_from_folder(folder: Path) -> list[tuple[Path, Path]]:
-    """Pairs from ``folder/original/NAME`` and ``folder/modified/NAME`` with the same names."""
-    before, after = folder / "original", folder / "modified"
-    if not before.is_dir() or not after.is_dir():
-        raise LatentEditError(f"{folder} needs the subfolders original/ and modified/ with images of the same names.")
-    names = sorted(p.name for p in before.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    missing = [name for name in names if not (after / name).is_file()]
-    if missing:
-        raise LatentEditError(f"{after} lacks {len(missing)} image(s) of original/, e.g. {missing[0]}.")
-    if not names:
-        raise LatentEditError(f"{before} holds no images.")
-    return [(before / name, after / name) for name in names]
 
 
 def pair_directions(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
@@ -98,9 +86,7 @@ class PairDirection(VectorMethod):
     def discover(self, backend: Backend, request: DiscoverRequest, options: Any, progress: Progress) -> Edit:
         import torch
 
-        from latentedit.fileio import sha256_file
-        from latentedit.inversion import InversionOptions, invert_files
-        from latentedit.sampling import sample
+        from latentedit.api import InversionOptions, invert_files, sample, sha256_file
 
         pairs = request.pairs
         if not pairs:
@@ -115,7 +101,7 @@ class PairDirection(VectorMethod):
         if options.space == "w":
             before, after = before.mean(dim=1), after.mean(dim=1)
         singles = pair_directions(before, after)
-        direction = singles.mean(dim=0)
+        direction = (singles if options.average == "unit" else after - before).mean(dim=0)
         calibration = sample(backend, options.calibration_samples, request.seed)
         metrics = {
             "pairs": len(pairs),

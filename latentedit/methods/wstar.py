@@ -15,16 +15,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from latentedit.errors import IncompatibleEditError, LatentEditError, OptionError
-from latentedit.methods.base import Method, no_progress
-from latentedit.options import option, options_dict
+from latentedit.api import (
+    Analysis,
+    IncompatibleEditError,
+    LatentEditError,
+    Method,
+    OptionError,
+    Param,
+    no_progress,
+    option,
+    options_dict,
+)
 
 if TYPE_CHECKING:
     import torch
 
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
-    from latentedit.methods.base import DiscoverRequest, Progress
+    from latentedit.api import Backend, DiscoverRequest, Edit, Progress
     from latentedit.methods.wstar_flow import RealNVP
 
 SPACE = "w*"
@@ -140,7 +146,7 @@ def binary_labels(
 
 def scorer_attributes(scorer: Any, requested: list[str]) -> list[str]:
     """The score columns to learn: the requested ones (checked), or every non-cyclic column."""
-    from latentedit.labels import check_attribute
+    from latentedit.api import check_attribute
 
     columns = list(getattr(scorer, "columns", scorer.attributes))
     if not requested:
@@ -168,8 +174,7 @@ class LabelledCodes:
 
 def scored_samples(backend: Backend, request: DiscoverRequest, count: int, progress: Progress) -> LabelledCodes:
     """Sampled W+ codes scored by the backend's attribute scorer."""
-    from latentedit.labels import scorer_for
-    from latentedit.sampling import sample
+    from latentedit.api import sample, scorer_for
 
     scorer = scorer_for(backend)
     attributes = scorer_attributes(scorer, request.attrs)
@@ -182,8 +187,7 @@ def table_samples(backend: Backend, request: DiscoverRequest, progress: Progress
     """W+ codes for the rows of a labels table: seeds through the mapping, images inverted."""
     import torch
 
-    from latentedit.inversion import invert_files
-    from latentedit.labels import read_label_table
+    from latentedit.api import invert_files, read_label_table
 
     table = read_label_table(request.labels)
     attributes = list(request.attrs) or table.columns
@@ -312,11 +316,27 @@ class WStar(Method):
     space: ClassVar[str] = SPACE
     Options: ClassVar[type] = WStarOptions
     inputs: ClassVar[tuple[str, ...]] = ("attrs", "samples", "labels")
+    apply_params: ClassVar[tuple[Param, ...]] = (
+        Param(
+            "attr",
+            "W* edits: attribute to move, NAME[:STRENGTH] (repeatable: composes in W*).",
+            multiple=True,
+            metavar="NAME[:S]",
+        ),
+    )
+    analyses: ClassVar[tuple[Analysis, ...]] = (
+        Analysis(
+            "separability",
+            "Linear SVM accuracy and DCI per attribute (W* paper, Table 1).",
+            run="latentedit.methods.wstar_metrics:separability_analysis",
+            params=(Param("space", "With --separability: w+, wstar or both (default both).", metavar="SPACE"),),
+        ),
+    )
 
     def discover(self, backend: Backend, request: DiscoverRequest, options: Any, progress: Progress) -> Edit:
         import torch
 
-        from latentedit.edits import Edit
+        from latentedit.api import Edit
 
         if request.labels is not None:
             data = table_samples(backend, request, progress)
@@ -386,18 +406,17 @@ class WStar(Method):
         """``T^-1(T(w) + sum_k s_k · unit_k · d_k)``, computed in float64 so strength 0 gives back `ws`.
 
         ``attr=NAME`` moves one attribute by `strength`; ``attr=[(NAME, s), ...]`` moves several
-        at once, each by ``s * strength``; without ``attr`` the file must hold one attribute.
+        at once, each by ``s * strength`` (the CLI's ``["NAME:S", ...]`` strings are parsed the same
+        way); without ``attr`` the file must hold one attribute.
         """
         import torch
 
-        from latentedit.edits import check_strength
+        from latentedit.api import check_strength
 
-        if inputs.get("orthogonal_to"):
-            raise LatentEditError(
-                f"Edit {edit.name!r} is a W* edit: it does not take --orthogonal-to; "
-                "W* attributes are already disentangled (compose them with --attr NAME:S)."
-            )
-        plan = edit_plan(edit, inputs.get("attr"), strength)
+        attr = inputs.get("attr")
+        if isinstance(attr, list) and all(isinstance(item, str) for item in attr):
+            attr = parse_attr_option(attr)
+        plan = edit_plan(edit, attr, strength)
         flow = load_flow(edit, backend)
         if ws.dim() != 3 or ws.shape[1] * ws.shape[2] != flow.dim:
             raise IncompatibleEditError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from latentedit.errors import IncompatibleEditError
+from latentedit.api import IncompatibleEditError
 
 if TYPE_CHECKING:
     import torch

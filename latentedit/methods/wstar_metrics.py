@@ -15,15 +15,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from latentedit.errors import LatentEditError
-from latentedit.evaluate import EVALUATION_SEED
-from latentedit.methods.base import Progress, no_progress
+from latentedit.api import EVALUATION_SEED, LatentEditError, Progress, no_progress
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
+    from latentedit.api import Backend, Edit
 
 SPACES = {"w+": ("w+",), "w*": ("w*",), "wstar": ("w*",), "both": ("w+", "w*")}
 
@@ -112,6 +109,7 @@ def separability(
     """
     import torch
 
+    from latentedit.api import sample
     from latentedit.methods.wstar import (
         binary_labels,
         fit_directions,
@@ -120,7 +118,6 @@ def separability(
         scorer_attributes,
         with_phase,
     )
-    from latentedit.sampling import sample
 
     if space not in SPACES:
         raise LatentEditError(f"Unknown space {space!r} for separability; expected w+, wstar or both.")
@@ -164,3 +161,23 @@ def separability(
         }
     result["spaces"] = spaces
     return result
+
+
+def separability_analysis(
+    backend: Backend,
+    edits: list[Edit],
+    *,
+    space: str | None = None,
+    samples: int = 15_000,
+    progress: Progress = no_progress,
+    **_: Any,
+) -> dict[str, Any]:
+    """`evaluate --separability`: per-attribute SVM accuracy and DCI in W+ and/or one W* edit's space."""
+    from latentedit.api import scorer_for
+
+    space = space or "both"
+    if len(edits) > 1 or (space != "w+" and (not edits or edits[0].method != "wstar")):
+        raise LatentEditError("--separability takes at most one --dir, a W* edit (needed unless --space w+).")
+    return separability(
+        backend, edits[0] if edits else None, scorer_for(backend), space, samples=samples, progress=progress
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from latentedit.fileio import atomic_write_bytes
-from latentedit.methods.base import Progress, no_progress
+from latentedit.progress import Progress, no_progress
 from latentedit.world.attributes import ATTRIBUTES, Record
 from latentedit.world.query import faces, pair_for, parse_where
 

@@ -8,7 +8,7 @@ the encoder also sees "real" faces that the generator only approximates.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from latentedit.fileio import write_json
-from latentedit.methods.base import Progress, no_progress
+from latentedit.progress import Progress, no_progress
 from latentedit.world.seeds import TRAIN_SEED_RANGE
+from latentedit.world.train.config import write_config
 from latentedit.world.train.state import StepCheckpoint, check_recipe_sizes
 
 
@@ -92,7 +92,7 @@ class EncoderTrainer(StepCheckpoint):
     def train_step(self) -> dict[str, float]:
         config = self.config
         if config.render_every and self.step % config.render_every == config.render_every - 1:
-            from latentedit.world.train.supervised import rendered_batch
+            from latentedit.world.heldout import rendered_batch
 
             images, _, _ = rendered_batch(self.rng.integers(0, TRAIN_SEED_RANGE, size=config.batch).tolist())
             predicted = self.encoder(images)
@@ -115,7 +115,7 @@ class EncoderTrainer(StepCheckpoint):
 
     def run(self, progress: Progress = no_progress, checkpoint_every: int = 100) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(self.run_dir / "config.json", asdict(self.config))
+        write_config(self.run_dir / "config.json", self.config)
         self.encoder.train()
         while self.step < self.config.steps:
             for group in self.optimizer.param_groups:
@@ -132,7 +132,7 @@ def evaluate_encoder(backend: Any, encoder: torch.nn.Module, count: int = 200, b
     """Encoder-only reconstruction of held-out renders (mean PSNR, dB) and of generated samples
     (PSNR and W+ error): what inversion starts from before its optimisation."""
     from latentedit.inversion import psnr
-    from latentedit.world.train.supervised import heldout_seeds, rendered_batch
+    from latentedit.world.heldout import heldout_seeds, rendered_batch
 
     encoder.eval()
     rendered, generated, latent = [], [], []

@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from latentedit.fileio import write_json
-from latentedit.methods.base import Progress, no_progress
+from latentedit.progress import Progress, no_progress
 from latentedit.world.scorers import scorer_input
 from latentedit.world.seeds import TRAIN_SEED_RANGE
+from latentedit.world.train.config import PATH, write_config
 from latentedit.world.train.guidance import (
     STATISTICS_TEMPERATURE,
     ScorerGuide,
@@ -90,7 +90,8 @@ class GanConfig:
     guide_batch: int = 32
     guide_lr: float = 0.003  # the linear read-out's Adam rate
     guide_renders: int = 1024  # renders the renderer's score statistics are measured on
-    guide_scorer: str = ""  # a world_scorer.safetensors; empty: the shipped scorer (prefer another seed)
+    # a world_scorer.safetensors, in config.json relative to its folder; empty: the shipped scorer (prefer another seed)
+    guide_scorer: str = field(default="", metadata=PATH)
     bf16: bool = False
     seed: int = 0
     quality_samples: int = 500  # per snapshot, scored against renders (0: skip)
@@ -291,6 +292,26 @@ class GanTrainer:
             or counters.get("guide_statistics_temperature", STATISTICS_TEMPERATURE) != self.guide.temperature
         ):
             self.guide.ready.fill_(False)  # another scorer or temperature: measure the renderer through it
+
+    def start_from(self, path: Path) -> None:
+        """Start a new run from a generator file with its discriminator (the shipped
+        world_gan.safetensors, a snapshot): G and its EMA copy from its generator, D from its
+        discriminator. Such a file holds no optimiser moments, counters or guide read-out:
+        those start fresh, and kimg counts from 0."""
+        from latentedit.checkpoints.layout import load_networks
+        from latentedit.errors import CheckpointError
+
+        loaded = load_networks(path)
+        if loaded.D is None:
+            raise CheckpointError(f"{path} has no discriminator; a GAN run needs both networks to continue.")
+        for name, module, state in (("G", self.G, loaded.G), ("D", self.D, loaded.D)):
+            if module.init_kwargs != state.init_kwargs:
+                raise CheckpointError(
+                    f"{path}: its {name} is built with {state.init_kwargs}, these settings build {module.init_kwargs}; "
+                    "start with the settings it was trained with (e.g. --config training/world-gan-guided/config.json)."
+                )
+            module.load_state_dict(state.state_dict())
+        self.G_ema.load_state_dict(loaded.G.state_dict())
 
     def _set_hyperparameters(self) -> None:
         """Learning rates and betas from the config, scaled for lazy regularisation as StyleGAN2
@@ -507,8 +528,8 @@ class GanTrainer:
     def _log_quality(self, snapshot: Path) -> None:
         """Append the snapshot's scorer-read gaps to the renderer to snapshots/quality.jsonl
         (when the world's scorer is there), so the shipped snapshot is picked by numbers."""
-        from latentedit.backend import load_backend
         from latentedit.errors import CheckpointError
+        from latentedit.loaders import load_backend
         from latentedit.world.check import snapshot_quality
         from latentedit.world.scorers import WorldScorer
 
@@ -534,7 +555,7 @@ class GanTrainer:
     ) -> None:
         """Train until `total_kimg`; checkpoint and snapshot on the way (resumable at any point)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(self.run_dir / "config.json", asdict(self.config))
+        write_config(self.run_dir / "config.json", self.config)
         next_checkpoint = (self.nimg // int(checkpoint_kimg * 1000) + 1) * checkpoint_kimg * 1000
         next_snapshot = (self.nimg // int(snapshot_kimg * 1000) + 1) * snapshot_kimg * 1000
         started, start_nimg = time.perf_counter(), self.nimg

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from latentedit.fileio import write_json
-from latentedit.methods.base import Progress, no_progress
-from latentedit.world.seeds import HELDOUT_SEED, TRAIN_SEED_RANGE
+from latentedit.progress import Progress, no_progress
+from latentedit.world.heldout import rendered_batch
+from latentedit.world.seeds import TRAIN_SEED_RANGE
+from latentedit.world.train.config import write_config
 from latentedit.world.train.state import StepCheckpoint, check_recipe_sizes
 
 
@@ -62,19 +63,6 @@ def degrade(
     return blurred + noise_std * torch.randn(images.shape, generator=generator)
 
 
-def rendered_batch(seeds: list[int]) -> tuple[torch.Tensor, torch.Tensor, list[dict[str, Any]]]:
-    """Images [-1, 1] NCHW, part maps [N, H, W] int64 and records for the given seeds."""
-    from latentedit.images import from_uint8
-    from latentedit.world.render import render_batch
-
-    images, parts, records = render_batch(seeds)
-    return from_uint8(images), torch.from_numpy(parts.astype(np.int64)), records
-
-
-def heldout_seeds(count: int, offset: int = 0) -> list[int]:
-    return list(range(HELDOUT_SEED + offset, HELDOUT_SEED + offset + count))
-
-
 class SupervisedTrainer(StepCheckpoint):
     """Trains one network with `loss_fn(model, images, parts, records) -> loss`."""
 
@@ -104,7 +92,7 @@ class SupervisedTrainer(StepCheckpoint):
 
     def run(self, progress: Progress = no_progress, checkpoint_every: int = 250) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(self.run_dir / "config.json", asdict(self.config))
+        write_config(self.run_dir / "config.json", self.config)
         self.model.train()
         while self.step < self.config.steps:
             seeds = self.rng.integers(0, TRAIN_SEED_RANGE, size=self.config.batch).tolist()
@@ -153,43 +141,3 @@ def build_segmenter(config: SupervisedConfig) -> torch.nn.Module:
 
     torch.manual_seed(config.seed)
     return PartSegmenter(len(PARTS), width=config.width)
-
-
-@torch.inference_mode()
-def evaluate_scorer(model: torch.nn.Module, count: int = 2000, batch: int = 250) -> dict[str, float]:
-    """Accuracy (binary, categorical) and R² (continuous) on held-out renderer faces."""
-    from latentedit.world import scoring
-
-    model.eval()
-    scores: dict[str, list[torch.Tensor]] = {}
-    truth: dict[str, list[torch.Tensor]] = {}
-    for start in range(0, count, batch):
-        images, _, records = rendered_batch(heldout_seeds(min(batch, count - start), start))
-        for key, value in scoring.decode(model(images)).items():
-            scores.setdefault(key, []).append(value)
-        for key, value in scoring.exact_scores(records).items():
-            truth.setdefault(key, []).append(value)
-    return scoring.accuracy_report(
-        {k: torch.cat(v) for k, v in scores.items()}, {k: torch.cat(v) for k, v in truth.items()}
-    )
-
-
-@torch.inference_mode()
-def evaluate_segmenter(model: torch.nn.Module, count: int = 2000, batch: int = 250) -> dict[str, float]:
-    """Per-part IoU and their mean on held-out renderer faces."""
-    from latentedit.world.canvas import PARTS
-
-    model.eval()
-    intersection = torch.zeros(len(PARTS))
-    union = torch.zeros(len(PARTS))
-    for start in range(0, count, batch):
-        images, parts, _ = rendered_batch(heldout_seeds(min(batch, count - start), start))
-        predicted = model(images).argmax(dim=1)
-        for index in range(len(PARTS)):
-            p, t = predicted == index, parts == index
-            intersection[index] += (p & t).sum()
-            union[index] += (p | t).sum()
-    iou = intersection / union.clamp(min=1)
-    report = {f"iou_{name}": float(value) for name, value in zip(PARTS, iou, strict=True)}
-    report["mean_iou"] = float(iou.mean())
-    return report
