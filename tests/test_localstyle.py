@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -260,6 +261,43 @@ def test_apply_explains_what_is_missing(catalog, tiny_backend) -> None:
         latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, reference=ws, region="2+7")
     with pytest.raises(LatentEditError, match="mode 'both'"):
         latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, reference=ws, region="blob", mode="both")
+
+
+def test_epsilon_is_one_budget_for_every_layer_or_one_per_style_layer(cli, catalog, tiny_backend, tmp_path) -> None:
+    from latentedit.options import parse_options
+
+    assert parse_options(LocalStyleApplyOptions, ["epsilon=5"]).epsilon == [5.0]
+    assert parse_options(LocalStyleApplyOptions, ["epsilon=2, 2,5"]).epsilon == [2.0, 2.0, 5.0]
+    with pytest.raises(LatentEditError, match="epsilon=-1.0: the out-of-region budget must be >= 0"):
+        parse_options(LocalStyleApplyOptions, ["epsilon=5,-1"])
+    layers = tiny_backend.style_layers
+    budgets = [0.3] * 5 + [3.0] * (len(layers) - 5)  # a smaller budget on the first (coarse) layers
+    with torch.inference_mode():
+        ws = tiny_backend.mapping(tiny_backend.z_for_seeds([4, 5]))
+        reference = tiny_backend.mapping(tiny_backend.z_for_seeds([6]))
+        target = tiny_backend.styles(ws)
+    inputs = {"reference": reference, "region": "blob"}
+
+    def moved_channels(edited: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [~torch.isclose(after, before).all(dim=0) for before, after in zip(target, edited, strict=True)]
+
+    per_layer = moved_channels(latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, epsilon=budgets, **inputs))
+    for name, budget, moved in zip(layers, budgets, per_layer, strict=True):
+        m = catalog.tensors[f"contribution.{name}"][[1, 3]].sum(dim=0)
+        assert torch.equal(moved, sequential_query(m, budget, LocalStyleApplyOptions().rho).bool()), name
+    everywhere = latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, epsilon=3.0, **inputs)
+    assert sum(int(moved.sum()) for moved in per_layer) < sum(int(moved.sum()) for moved in moved_channels(everywhere))
+    same = latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, epsilon=[3.0] * len(layers), **inputs)
+    assert all(torch.equal(a, b) for a, b in zip(same, everywhere, strict=True))
+    expected = f"epsilon has 2 values; expected 1 (every layer) or {len(layers)}, one per style layer of this catalog"
+    with pytest.raises(LatentEditError, match=re.escape(expected)):
+        latentedit.apply_edit(tiny_backend, ws, catalog, 1.0, epsilon=[1.0, 2.0], **inputs)
+    command = ("apply", "seed:3", "--dir", "parts", "--reference", "seed:4", "--region", "blob")
+    wrong = run(cli, *command, "--backend", "random:32", "-o", "epsilon=1,2", "--out", str(tmp_path / "wrong"))
+    assert wrong.exit_code == 2 and f"or {len(layers)}, one per style layer" in one_line_error(wrong)
+    given = ",".join(str(budget) for budget in budgets)
+    right = run(cli, *command, "--backend", "random:32", "-o", f"epsilon={given}", "--out", str(tmp_path / "right"))
+    assert right.exit_code == 0, right.output
 
 
 def test_label_parsing() -> None:

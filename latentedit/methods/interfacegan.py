@@ -4,6 +4,11 @@ Sample latents, label them (the backend's scorer or a CSV), keep the `ratio` mos
 confident as positives and negatives (the paper's 2%), fit a linear SVM on a 70% split, and use
 the unit normal as the edit. Conditional manipulation (Sec. 2.2) removes the projection onto
 the boundaries of other attributes, so moving along the result leaves them unchanged.
+
+Applying adds to a code's distance from the boundary, as the paper writes the edit (z + αn):
+w + s·u·n with u the calibrated strength unit, so each code keeps its own offset. The authors'
+code (`linear_interpolate`) instead sets the signed distance n·w of a Z or W code to the requested
+value, so every edited image lands at the same distance (W+ codes it shifts, as here).
 """
 
 from __future__ import annotations
@@ -90,7 +95,10 @@ def train_boundary(
 
 class InterFaceGAN(VectorMethod):
     name: ClassVar[str] = "interfacegan"
-    summary: ClassVar[str] = "Linear SVM boundary on scored samples; conditional manipulation by projection."
+    summary: ClassVar[str] = (
+        "Linear SVM boundary on scored samples, conditional by projection; "
+        "edits add to the boundary distance (the original sets it)."
+    )
     space: ClassVar[str] = "w"
     Options: ClassVar[type] = InterFaceGANOptions
     inputs: ClassVar[tuple[str, ...]] = ("attr", "samples", "labels", "orthogonal_to")

@@ -11,6 +11,7 @@ sequentially (Eq. 5, the default) or simultaneously (Eq. 4).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -74,10 +75,12 @@ class LocalStyleApplyOptions:
     """How a catalog is applied; `apply` takes these as keyword inputs (`-o` of `latentedit apply`)."""
 
     mode: str = option("sequential", "Query: sequential (Eq. 5, better localised) or simultaneous (Eq. 4).")
-    epsilon: float = option(
-        5.0,
+    epsilon: list[float] = option(
+        [5.0],
         "Sequential: out-of-region budget per layer, Σ q_c (1 - M_c), in channels (paper: 20-100 of 512; "
-        "5 is its 20 scaled to a 128-channel layer; on the world GAN it keeps eyes, mouth and hair edits local).",
+        "5 is its 20 scaled to a 128-channel layer; on the world GAN it keeps eyes, mouth and hair edits local). "
+        "One value for every style layer, or one per style layer in order, e.g. 2,2,5,... (the authors' code "
+        "takes ε per layer).",
     )
     rho: float = option(1 / 9, "Sequential: only channels with M_c > rho / (1 + rho) move (paper: that is 0.1).")
 
@@ -197,7 +200,7 @@ class LocalStyle(Method):
         reference: torch.Tensor | list[torch.Tensor] | None = None,
         region: str | int | list[int] | None = None,
         mode: str | None = None,
-        epsilon: float | None = None,
+        epsilon: float | Sequence[float] | None = None,
         rho: float | None = None,
         **inputs: Any,
     ) -> list[torch.Tensor]:
@@ -205,13 +208,14 @@ class LocalStyle(Method):
 
         `ws` and `reference` are W+ codes or S-space styles (so local edits compose); a single
         reference broadcasts over the batch. Simultaneous: λ = `strength` (Eq. 4). Sequential:
-        `strength` scales the binary query (1 transfers the selected channels fully).
+        `strength` scales the binary query (1 transfers the selected channels fully); `epsilon` is one
+        budget for every style layer or one per style layer.
         """
         import torch
 
         from latentedit.methods.localstyle_catalog import check_catalog
         from latentedit.methods.localstyle_labels import region_clusters
-        from latentedit.methods.localstyle_query import interpolate_styles, query_vector
+        from latentedit.methods.localstyle_query import interpolate_styles, layer_epsilons, query_vector
 
         unused = [key for key, value in inputs.items() if value]
         if unused:
@@ -223,15 +227,15 @@ class LocalStyle(Method):
             )
         settings = LocalStyleApplyOptions()
         mode = settings.mode if mode is None else mode
-        epsilon = settings.epsilon if epsilon is None else float(epsilon)
         rho = settings.rho if rho is None else float(rho)
         check_catalog(edit, backend)
+        epsilons = layer_epsilons(settings.epsilon if epsilon is None else epsilon, backend.style_layers)
         _, ids = region_clusters(edit, region)
         with torch.inference_mode():
             target = ws if isinstance(ws, list) else backend.styles(ws)
             source = reference if isinstance(reference, list) else backend.styles(reference.to(backend.device))
             queries = [
-                query_vector(edit.tensors[f"contribution.{name}"][ids].sum(dim=0), mode, strength, epsilon, rho)
-                for name in backend.style_layers
+                query_vector(edit.tensors[f"contribution.{name}"][ids].sum(dim=0), mode, strength, budget, rho)
+                for name, budget in zip(backend.style_layers, epsilons, strict=True)
             ]
             return interpolate_styles(target, source, queries)

@@ -7,6 +7,7 @@ reference: σ_G = σ_S + q ⊙ (σ_R − σ_S) (Eq. 3).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from latentedit.api import OptionError
@@ -42,11 +43,34 @@ def query_vector(m: torch.Tensor, mode: str, strength: float, epsilon: float, rh
     return strength * sequential_query(m, epsilon, rho)
 
 
-def check_query_settings(mode: str, epsilon: float, rho: float) -> None:
+def epsilon_values(epsilon: float | Sequence[float]) -> list[float]:
+    """The ε given, as a list: one number, or one per style layer."""
+    return [float(epsilon)] if isinstance(epsilon, (int, float)) else [float(value) for value in epsilon]
+
+
+def layer_epsilons(epsilon: float | Sequence[float], layers: list[str]) -> list[float]:
+    """ε for each style layer: one value for all of them, or one per layer, as the authors'
+    `StyleInterpolator.interpolate_ys` takes it."""
+    values = epsilon_values(epsilon)
+    if len(values) == 1:
+        return values * len(layers)
+    if len(values) != len(layers):
+        raise OptionError(
+            f"epsilon has {len(values)} values; expected 1 (every layer) or {len(layers)}, one per style layer "
+            f"of this catalog ({layers[0]} ... {layers[-1]})."
+        )
+    return values
+
+
+def check_query_settings(mode: str, epsilon: float | Sequence[float], rho: float) -> None:
     if mode not in MODES:
         raise OptionError(f"Local-style mode {mode!r}: expected sequential or simultaneous.")
-    if not epsilon >= 0:
-        raise OptionError(f"epsilon={epsilon}: the out-of-region budget must be >= 0.")
+    values = epsilon_values(epsilon)
+    if not values:
+        raise OptionError("epsilon needs a value: one for every layer, or one per style layer.")
+    for value in values:
+        if not value >= 0:
+            raise OptionError(f"epsilon={value}: the out-of-region budget must be >= 0.")
     if not rho >= 0:
         raise OptionError(f"rho={rho}: must be >= 0 (channels need m > rho / (1 + rho)).")
 

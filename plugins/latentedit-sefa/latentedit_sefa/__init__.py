@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from latentedit.hookspecs import hookimpl
+from latentedit.api import hookimpl
 from latentedit_sefa.method import SeFa
 
 __all__ = ["SeFa", "register_methods"]

@@ -1,20 +1,26 @@
-"""SeFa: the top eigenvectors of the stacked, row-normalised style-affine weights."""
+"""SeFa: the top eigenvectors of the stacked, row-normalised style-affine weights.
+
+Which affines are stacked follows the authors' code (genforce/sefa, `factorize_weight`), which the
+paper leaves open: one per chosen W+ index, the conv layer that reads it, or the last ToRGB for
+the final index, which no conv reads. StyleGAN2's intermediate ToRGB layers read the same index as
+the next block's first conv and are left out; `-o affines=all` stacks them too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from latentedit.errors import OptionError
-from latentedit.options import option, options_dict
-from latentedit.vectors import VectorMethod, vector_edit
+from latentedit.api import OptionError, VectorMethod, option, options_dict, vector_edit
 
 if TYPE_CHECKING:
     import torch
 
-    from latentedit.backend import Backend
-    from latentedit.edits import Edit
-    from latentedit.methods.base import DiscoverRequest, Progress
+    from latentedit.api import Backend, DiscoverRequest, Edit, Progress
+
+
+AFFINES = ("one", "all")
+"""Values of `-o affines`: one affine per chosen W+ index (the authors' code), or every reader."""
 
 
 @dataclass
@@ -22,8 +28,16 @@ class SeFaOptions:
     layers: str = option("all", "W+ indices whose style layers are factorised and edited: 'all', '0-3' or '0,1,4'.")
     component: int = option(0, "Which eigenvector to keep (0 = largest eigenvalue).")
     samples: int = option(2000, "Latents sampled only to calibrate --strength (SeFa itself needs none).")
+    affines: str = option(
+        "one",
+        "Style affines stacked. one: one per chosen W+ index, the conv layer that reads it (the last ToRGB "
+        "for the final index), as the authors' code does; all: every style layer reading a chosen index, "
+        "intermediate ToRGBs included.",
+    )
 
     def validate(self) -> None:
+        if self.affines not in AFFINES:
+            raise OptionError(f"Option affines={self.affines!r}: expected one or all.")
         if self.component < 0:
             raise OptionError(f"Option component={self.component}: must be 0 or more.")
         if self.samples < 2:
@@ -47,6 +61,22 @@ def parse_layers(text: str, num_ws: int) -> list[int]:
     if bad or not chosen:
         raise OptionError(f"Option layers={text!r}: indices must lie in 0..{num_ws - 1} for this backend.")
     return sorted(chosen)
+
+
+def stacked_layers(names: list[str], ws_indices: list[int], chosen: list[int], affines: str) -> list[int]:
+    """Positions (in style-layer order) of the affines SeFa stacks for the W+ indices `chosen`.
+
+    "all": every style layer that reads a chosen index. "one": per chosen index, the first
+    non-ToRGB layer that reads it, else the first layer that does (genforce/sefa's choice).
+    """
+    if affines == "all":
+        return [position for position, index in enumerate(ws_indices) if index in chosen]
+    picked = []
+    for index in chosen:
+        readers = [position for position, read in enumerate(ws_indices) if read == index]
+        convs = [position for position in readers if "torgb" not in names[position]]
+        picked.append((convs or readers)[0])
+    return sorted(picked)
 
 
 def factorize(affine_weights: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,9 +104,10 @@ class SeFa(VectorMethod):
         import torch
 
         layers = parse_layers(options.layers, backend.num_ws)
-        read_by = backend.style_ws_indices
-        weights = [w for w, index in zip(backend.affine_weights(), read_by, strict=True) if index in layers]
-        eigenvalues, eigenvectors = factorize([w.detach().cpu() for w in weights])
+        names = backend.style_layers
+        stacked = stacked_layers(names, backend.style_ws_indices, layers, options.affines)
+        affine_weights = backend.affine_weights()
+        eigenvalues, eigenvectors = factorize([affine_weights[position].detach().cpu() for position in stacked])
         if options.component >= eigenvectors.shape[0]:
             raise OptionError(
                 f"Option component={options.component}: the backend has {eigenvectors.shape[0]} components."
@@ -98,5 +129,5 @@ class SeFa(VectorMethod):
             attribute=request.attr,
             params=options_dict(options),
             metrics={"eigenvalue": float(eigenvalues[options.component]), "eigenvalue_share": share},
-            provenance={"layers": layers, "style_layers": len(weights), "seed": request.seed},
+            provenance={"layers": layers, "style_layers": [names[i] for i in stacked], "seed": request.seed},
         )

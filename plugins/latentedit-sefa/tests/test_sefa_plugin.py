@@ -44,7 +44,7 @@ def test_applying_moves_latents_by_calibrated_standard_deviations(cli, tiny_back
     run(cli, "discover", "--method", "sefa", "--backend", "random:32", "--name", "pose")
     edit = latentedit.load_edit("pose", backend="random:32")
     ws = tiny_backend.mapping(tiny_backend.sample_z(3, seed=5))
-    moved = edit.apply(tiny_backend, ws, strength=2.0)
+    moved = latentedit.apply_edit(tiny_backend, ws, edit, strength=2.0)
     step = (moved - ws).reshape(3, -1) @ edit.tensors["direction"].reshape(-1)
     assert torch.allclose(step, torch.full((3,), 2.0 * float(edit.tensors["strength_unit"])), rtol=1e-4)
 
@@ -55,7 +55,7 @@ def test_an_edit_refuses_another_backend(cli, tmp_path) -> None:
     other = latentedit.load_backend("random:64")
     edit = Edit.load(path)
     with pytest.raises(IncompatibleEditError, match="learned for backend random:32"):
-        edit.apply(other, other.mapping(other.sample_z(1, seed=0)), strength=1.0)
+        latentedit.apply_edit(other, other.mapping(other.sample_z(1, seed=0)), edit, strength=1.0)
 
 
 def test_discover_rejects_inputs_the_method_does_not_use(cli) -> None:
@@ -68,3 +68,60 @@ def test_discover_rejects_unknown_options(cli) -> None:
     result = run(cli, "discover", "--method", "sefa", "--backend", "random:32", "-o", "layer=1")
     assert result.exit_code == 2
     assert "Unknown option 'layer'" in one_line_error(result)
+
+
+ONE_PER_INDEX = ["b4.conv1", "b8.conv0", "b8.conv1", "b16.conv0", "b16.conv1", "b32.conv0", "b32.conv1", "b32.torgb"]
+"""random:32's style layers that genforce/sefa stacks for W+ indices 0..7: each index's conv, and the
+last ToRGB for index 7; the ToRGBs of 4x4, 8x8 and 16x16 read indices 1, 3, 5 and are left out."""
+
+
+def discovered(cli, *options: str) -> Edit:
+    """`latentedit discover --method sefa -o OPTION ...` on random:32; the edit it wrote."""
+    args = [item for value in ("samples=50", *options) for item in ("-o", value)]
+    result = run(cli, "discover", "--method", "sefa", "--backend", "random:32", *args, "--force", "--json")
+    assert result.exit_code == 0, result.output
+    return Edit.load(json.loads(result.stdout)["path"])
+
+
+@pytest.mark.parametrize(
+    ("options", "stacked"),
+    [
+        ((), ONE_PER_INDEX),
+        (("layers=0-2",), ["b4.conv1", "b8.conv0", "b8.conv1"]),
+        (("layers=7",), ["b32.torgb"]),
+        (("affines=all", "layers=0-2"), ["b4.conv1", "b4.torgb", "b8.conv0", "b8.conv1"]),
+    ],
+)
+def test_the_stacked_style_layers_are_recorded(cli, options: tuple[str, ...], stacked: list[str]) -> None:
+    edit = discovered(cli, *options)
+    assert edit.provenance["style_layers"] == stacked
+    assert edit.params["affines"] == ("all" if "affines=all" in options else "one")
+
+
+def test_by_default_each_w_index_is_factorised_once_as_the_authors_code_does(cli, tiny_backend) -> None:
+    from latentedit_sefa.method import factorize
+
+    weights = dict(zip(tiny_backend.style_layers, tiny_backend.affine_weights(), strict=True))
+    assert len(ONE_PER_INDEX) == tiny_backend.num_ws and len(weights) == 11
+    _, expected = factorize([weights[name] for name in ONE_PER_INDEX])
+    direction = discovered(cli).tensors["direction"]
+    assert torch.allclose(direction, expected[0].expand(8, -1) / 8**0.5, atol=1e-5)
+
+
+def test_affines_all_stacks_every_reader_as_before(cli, tiny_backend) -> None:
+    """`affines=all` is the factorisation of every style layer (the plugin's earlier default), and
+    the ToRGBs it adds change the direction on this network."""
+    from latentedit_sefa.method import factorize
+
+    _, every = factorize(tiny_backend.affine_weights())
+    everything = discovered(cli, "affines=all")
+    assert everything.provenance["style_layers"] == tiny_backend.style_layers
+    assert torch.allclose(everything.tensors["direction"], every[0].expand(8, -1) / 8**0.5, atol=1e-5)
+    default = discovered(cli).tensors["direction"].reshape(-1)
+    assert abs(float(default @ everything.tensors["direction"].reshape(-1))) < 0.99
+
+
+def test_discover_rejects_an_unknown_affine_set(cli) -> None:
+    result = run(cli, "discover", "--method", "sefa", "--backend", "random:32", "-o", "affines=first")
+    assert result.exit_code == 2
+    assert "affines='first': expected one or all" in one_line_error(result)
