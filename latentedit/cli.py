@@ -142,7 +142,9 @@ class ErrorHandlingGroup(TyperGroup):
             return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx: Any) -> Any:
-        with _one_line_errors():
+        from latentedit.console import warnings_as_lines
+
+        with _one_line_errors(), warnings_as_lines():
             return super().invoke(ctx)
 
 
@@ -171,10 +173,23 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            envvar="LATENTEDIT_THREADS",
+            min=1,
+            metavar="N",
+            help="CPU threads for torch. Default: the cores this process may use (affinity, cgroup quota).",
+        ),
+    ] = None,
 ) -> None:
     """latentedit: find an edit (`discover`), use it (`apply`), measure it (`evaluate`)."""
+    from latentedit.threads import request_threads
+
     if debug:
         os.environ["LATENTEDIT_DEBUG"] = "1"
+    request_threads(threads)
 
 
 LEARN, USE, INSPECT = "Learn and edit", "Images", "Inspect and manage"

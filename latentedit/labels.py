@@ -8,7 +8,9 @@ an image path relative to the CSV (inverted on the way); scores are finite numbe
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,13 +22,15 @@ if TYPE_CHECKING:
     import torch
 
     from latentedit.backend import Backend
+    from latentedit.inversion import InversionOptions
     from latentedit.progress import Progress
 
 
-def scorer_for(backend: Backend, kind: str = "attributes", required: bool = True) -> Any:
+def scorer_for(backend: Backend, kind: str = "attributes", required: bool = True, fix: str = "") -> Any:
     """The scorer (or segmenter) registered for this backend, loaded on its device.
 
-    Without one: an error, or None when not `required`.
+    Without one: an error ending with `fix` (what the caller's user can do instead; by default,
+    how to bring a scorer), or None when not `required`.
     """
     from latentedit.lazy import resolve
     from latentedit.plugins import get_plugins
@@ -38,7 +42,8 @@ def scorer_for(backend: Backend, kind: str = "attributes", required: bool = True
     if not required:
         return None
     what = "attribute scorer" if kind == "attributes" else "part segmenter"
-    raise LatentEditError(f"Backend {backend.name} has no {what}; give labels with --labels FILE.csv.")
+    fix = fix or "a plugin can register one with the register_scorers hook (docs/plugins.md)"
+    raise LatentEditError(f"Backend {backend.name} has no {what}; {fix}.")
 
 
 def check_attribute(scorer: Any, attribute: str) -> None:
@@ -81,20 +86,60 @@ class LabelTable:
         return {"labels": str(self.path), "labels_sha256": sha256_file(self.path), "rows": rows}
 
 
+# Byte-order marks, longest first (UTF-32's LE mark begins with UTF-16's).
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+SEPARATORS = (",", ";", "\t")
+
+
+def _label_text(path: Path) -> str:
+    """The text of a labels file as spreadsheets save it: UTF-8, with or without a byte-order mark,
+    or UTF-16/32 with one (Excel's "Unicode text"). Anything else, e.g. an image, is refused."""
+    data = path.read_bytes()
+    encoding = next((name for mark, name in BYTE_ORDER_MARKS if data.startswith(mark)), "utf-8")
+    if encoding == "utf-8" and b"\x00" in data:
+        raise LatentEditError(f"{path} is a binary file (an image?), not a CSV of 'key,score' rows.")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise LatentEditError(f"{path} is not UTF-8 or UTF-16 text; save it as 'CSV UTF-8'.") from None
+
+
+def _label_separator(header: str) -> str:
+    """The column separator, read from the header: the comma, or what spreadsheets write instead
+    (';' where the decimal mark is a comma, a tab in "Unicode text")."""
+    counts = {separator: header.count(separator) for separator in SEPARATORS}
+    best = max(counts, key=lambda separator: counts[separator])
+    return best if counts[best] else ","
+
+
 def read_label_table(path: Path) -> LabelTable:
-    """A ``key,score`` or ``key,attr1,attr2,...`` CSV with a header; one clear error per bad row."""
+    """A ``key,score`` or ``key,attr1,attr2,...`` CSV with a header; one clear error per bad row.
+
+    Separated by commas, semicolons or tabs; with ';' or tabs a decimal comma (``0,75``) is read too.
+    """
     if not path.is_file():
         raise LatentEditError(f"Labels file {path} not found.")
-    with open(path, newline="") as handle:
-        rows = [row for row in csv.reader(handle) if row]
+    text = _label_text(path)
+    separator = _label_separator(text.lstrip().partition("\n")[0])
+    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator) if row]
     if len(rows) < 2 or len(rows[0]) < 2:
         raise LatentEditError(f"{path}: expected a header 'key,score' (or 'key,attr1,attr2,...') and at least one row.")
     table = LabelTable(path, [name.strip() for name in rows[0][1:]])
+    decimal_comma = separator != ","
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(rows[0]):
             raise LatentEditError(f"{path}, line {number}: expected {len(rows[0])} columns, found {len(row)}.")
         key = row[0].strip()
-        scores = [finite_number(raw, f"{path}, line {number}: score") for raw in row[1:]]
+        scores = [
+            finite_number(raw.replace(",", ".") if decimal_comma else raw, f"{path}, line {number}: score")
+            for raw in row[1:]
+        ]
         if key.isdigit():
             table.seeds.append(int(key))
             table.seed_rows.append(scores)
@@ -105,7 +150,12 @@ def read_label_table(path: Path) -> LabelTable:
 
 
 def labelled_codes(
-    backend: Backend, table: LabelTable, columns: list[str], space: str, progress: Progress
+    backend: Backend,
+    table: LabelTable,
+    columns: list[str],
+    space: str,
+    progress: Progress,
+    inversion: InversionOptions | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Codes for every row of a label table in `space`, and each column's scores in the same order.
 
@@ -127,13 +177,21 @@ def labelled_codes(
             raise LatentEditError(
                 f"{table.path} labels images, which have no Z code (inversion gives W+); use -o space=w or w+."
             )
-        ws = torch.cat([inversion.ws.cpu() for inversion in invert_files(backend, table.images, progress=progress)])
+        inversions = invert_files(backend, table.images, inversion, progress)
+        ws = torch.cat([item.ws.cpu() for item in inversions])
         parts.append(ws.mean(dim=1) if space == "w" else ws)
     rows = torch.tensor(table.seed_rows + table.image_rows, dtype=torch.float32)
     return torch.cat(parts), {column: rows[:, table.columns.index(column)] for column in columns}
 
 
-def folder_codes(backend: Backend, folder: Path, space: str, progress: Progress, what: str) -> torch.Tensor:
+def folder_codes(
+    backend: Backend,
+    folder: Path,
+    space: str,
+    progress: Progress,
+    what: str,
+    inversion: InversionOptions | None = None,
+) -> torch.Tensor:
     """The images of a folder inverted (through the shared cache) into W+, or averaged into W."""
     import torch
 
@@ -142,8 +200,8 @@ def folder_codes(backend: Backend, folder: Path, space: str, progress: Progress,
 
     if space == "z":
         raise LatentEditError(f"{what} {folder}: images have no Z code (inversion gives W+); use -o space=w or w+.")
-    inversions = invert_files(backend, list_images(folder, what), progress=progress)
-    ws = torch.cat([inversion.ws.cpu() for inversion in inversions])
+    inversions = invert_files(backend, list_images(folder, what), inversion, progress)
+    ws = torch.cat([item.ws.cpu() for item in inversions])
     return ws.mean(dim=1) if space == "w" else ws
 
 

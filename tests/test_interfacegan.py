@@ -99,3 +99,58 @@ def test_bad_requests_are_one_line_errors(cli, args: list[str], message: str) ->
     result = run(cli, "discover", "--method", "interfacegan", "--backend", "random:32", "--samples", "100", *args)
     assert result.exit_code == 2, result.output
     assert message in one_line_error(result)
+
+
+def test_a_boundary_between_two_folders_of_photos(cli, tmp_path) -> None:
+    for folder, seeds in (("with", "0-9"), ("without", "100-109")):
+        made = run(cli, "generate", "--backend", "random:32", "--seeds", seeds, "--out", str(tmp_path / folder))
+        assert made.exit_code == 0, made.output
+    result = run(
+        cli, "discover", "--method", "interfacegan", "--backend", "random:32", "--name", "folders",
+        "--positives", str(tmp_path / "with"), "--negatives", str(tmp_path / "without"), "-o", "steps=2", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)  # a warning (random images have little to separate) goes to stderr only
+    edit = latentedit.load_edit("folders", backend="random:32")
+    assert edit.metrics["positives"] == 10 and edit.metrics["negatives"] == 10
+    assert len(edit.provenance["sha256"]) == 20
+    lonely = run(cli, "discover", "--method", "interfacegan", "--backend", "random:32", "--positives", str(tmp_path))
+    assert lonely.exit_code == 2 and "--positives and --negatives go together" in one_line_error(lonely)
+
+
+def test_a_small_label_file_is_refused_instead_of_giving_a_chance_level_edit(cli, tmp_path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("seed,score\n" + "".join(f"{seed},{seed % 7}\n" for seed in range(300)))
+    result = run(cli, "discover", "--method", "interfacegan", "--backend", "random:32", "--labels", str(labels),
+                 "--attr", "score")  # fmt: skip
+    assert result.exit_code == 2
+    assert "keeps 6 positives and 6 negatives; InterFaceGAN needs at least 10 of each: use -o ratio=0.0333" in (
+        one_line_error(result)
+    )
+
+
+def test_a_near_chance_boundary_warns() -> None:
+    import numpy as np
+
+    from latentedit.api import LatentEditWarning
+    from latentedit.methods.interfacegan import fit_boundary
+
+    generator = torch.Generator().manual_seed(0)
+    latents = torch.randn(400, 16, generator=generator)
+    labels = np.random.default_rng(0).integers(0, 2, 400).astype(float)  # unrelated to the latents
+    with pytest.warns(LatentEditWarning, match="near chance"):
+        fit_boundary(latents, np.arange(400), labels, split=0.7, C=1.0, seed=0)
+
+
+def test_the_cli_prints_the_near_chance_warning_as_one_line(cli, tmp_path) -> None:
+    import numpy as np
+
+    scores = np.random.default_rng(1).random(400)  # labels that have nothing to do with the faces
+    labels = tmp_path / "labels.csv"
+    labels.write_text("seed,score\n" + "".join(f"{seed},{score:.6f}\n" for seed, score in enumerate(scores)))
+    result = run(cli, "discover", "--method", "interfacegan", "--backend", "random:32", "--labels", str(labels),
+                 "--attr", "score", "-o", "ratio=0.25", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)
+    [warning] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert warning.startswith("Warning: validation accuracy") and "near chance" in warning

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from importlib import metadata
 from typing import ClassVar
 
 import pytest
 
 from latentedit import plugins
+from latentedit.api import Method
 from latentedit.errors import UnknownMethodError
 from latentedit.hookspecs import hookimpl
 from latentedit.plugins import get_plugins, reset_plugins
@@ -49,8 +49,7 @@ def test_a_broken_plugin_is_listed_not_fatal(cli, monkeypatch) -> None:
     assert run(cli, "methods").exit_code == 0
 
 
-@dataclass
-class _Clash:
+class _Clash(Method):
     name: ClassVar[str] = "sefa"
     summary: ClassVar[str] = "a second method called sefa"
     space: ClassVar[str] = "w"
@@ -75,7 +74,7 @@ def test_a_name_clash_names_both_plugins(monkeypatch) -> None:
     monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: [*real(group=group), _ClashEntryPoint()])
     reset_plugins()
     [rejected] = get_plugins().broken
-    assert "'clasher'" in rejected.error and "'sefa'" in rejected.error
+    assert "'clasher'" in rejected.error and "'sefa'" in rejected.error and "registered by both" in rejected.error
     assert get_plugins().methods.entry("sefa").plugin in {"sefa", "clasher"}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,6 +10,9 @@ from latentedit.commands.common import JsonOpt
 from latentedit.console import emit_json, out
 from latentedit.options import describe_options
 from latentedit.plugins import get_plugins
+
+if TYPE_CHECKING:
+    from latentedit.method import Param
 
 
 def plugins_command(json_output: JsonOpt = False) -> None:
@@ -44,6 +47,13 @@ def methods_command(
             "summary": cls.summary,
             "space": cls.space,
             "inputs": list(cls.inputs),
+            "discover_inputs": [_param_row(param) for param in cls.discover_params],
+            "apply_inputs": [_param_row(param) for param in cls.apply_params],
+            "analyses": [
+                {"flag": a.flag, "help": a.help, "inputs": [_param_row(param) for param in a.params]}
+                for a in cls.analyses
+            ],
+            "default_strength": cls.default_strength,
             "plugin": entry.plugin,
             "options": describe_options(cls.Options),
             "apply_options": describe_options(cls.ApplyOptions) if cls.ApplyOptions is not None else [],
@@ -55,8 +65,14 @@ def methods_command(
 
         console = out()
         console.print(f"[bold]{cls.name}[/bold] ({cls.space}, from {entry.plugin}): {cls.summary}")
-        if cls.inputs:
-            console.print("Inputs: " + ", ".join("--" + item.replace("_", "-") for item in cls.inputs))
+        shared = [{"pairs": "--pair/--pairs-dir"}.get(item, "--" + item.replace("_", "-")) for item in cls.inputs]
+        own = [row["flag"] for row in detail["discover_inputs"]]
+        if shared or own:
+            console.print("discover inputs: " + ", ".join([*shared, *own]))
+        for key, heading in (("apply_inputs", "apply inputs"), ("analyses", "evaluate analyses")):
+            if detail[key]:
+                console.print(f"{heading}: " + "; ".join(f"{row['flag']} ({row['help']})" for row in detail[key]))
+        console.print(f"default apply strength: {cls.default_strength:g}")
         for key, heading in (("options", "discover"), ("apply_options", "apply")):
             if not detail[key]:
                 continue
@@ -101,3 +117,7 @@ def backends_command(json_output: JsonOpt = False) -> None:
     for row in rows:
         table.add_row(row["scheme"], row["example"], row["plugin"], row["summary"])
     out().print(table)
+
+
+def _param_row(param: Param) -> dict[str, str]:
+    return {"flag": param.flag, "kind": param.kind, "help": param.help, "repeatable": str(param.multiple).lower()}

@@ -206,7 +206,7 @@ class FEditNet(VectorMethod):
         from latentedit.api import check_attribute, scorer_for
 
         request.require(self.name, "attr")
-        scorer = scorer_for(backend)
+        scorer = scorer_for(backend, fix="tune_weights re-scores edits with it; give -o layer_weights=... instead")
         check_attribute(scorer, request.attr)
         return scorer
 

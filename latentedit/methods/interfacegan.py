@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from latentedit.api import (
     LatentEditError,
+    LatentEditWarning,
     OptionError,
     VectorMethod,
     conditional_direction,
@@ -27,9 +28,10 @@ from latentedit.api import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
-    from latentedit.api import Backend, DiscoverRequest, Edit, Progress
+    from latentedit.api import Backend, DiscoverRequest, Edit, InversionOptions, Progress
 
 
 @dataclass
@@ -40,6 +42,9 @@ class InterFaceGANOptions:
     space: str = option("w", "Latent space of the boundary: z, w or w+.")
     condition: list[str] = option([], "Attributes to keep unchanged (conditional manipulation), e.g. glasses,beard.")
     C: float = option(1.0, "SVM regularisation (scikit-learn's C).")
+    steps: int | None = option(
+        None, "Inversion steps for photos (--labels rows that are images, --positives/--negatives); none: 300."
+    )
 
     def validate(self) -> None:
         if self.space not in ("z", "w", "w+"):
@@ -50,6 +55,16 @@ class InterFaceGANOptions:
             raise OptionError(f"Option split={self.split}: expected a fraction in (0, 1).")
         if self.samples < 20:
             raise OptionError(f"Option samples={self.samples}: need at least 20.")
+        if self.steps is not None and self.steps < 0:
+            raise OptionError(f"Option steps={self.steps}: expected 0 or more inversion steps.")
+        if not self.C > 0:
+            raise OptionError(f"Option C={self.C}: the SVM's regularisation must be a positive number.")
+
+
+MIN_PER_CLASS = 10
+"""Fewest positives and fewest negatives a boundary is fitted on: fewer gave chance-level edits."""
+NEAR_CHANCE = 0.6
+"""Validation accuracy at or below this is reported as a warning: the edit is probably noise."""
 
 
 def train_boundary(
@@ -61,36 +76,72 @@ def train_boundary(
     lowest scores; the remaining samples are labelled by the midpoint of the extreme scores.
     """
     import numpy as np
-    import torch
-    from sklearn.svm import SVC
 
-    flat = latents.reshape(latents.shape[0], -1).double().numpy()
     values = scores.double().numpy()
     order = np.argsort(values)[::-1]
     keep = max(2, int(len(order) * ratio))
+    if keep < MIN_PER_CLASS:
+        needed = MIN_PER_CLASS / len(order)
+        hint = f"-o ratio={needed:.3g} or more" if needed <= 0.5 else f"at least {2 * MIN_PER_CLASS} labelled rows"
+        raise LatentEditError(
+            f"ratio {ratio:g} of {len(order)} samples keeps {keep} positives and {keep} negatives; InterFaceGAN "
+            f"needs at least {MIN_PER_CLASS} of each: use {hint}."
+        )
     positives, negatives, rest = order[:keep], order[-keep:], order[keep:-keep]
     if values[positives].min() <= values[negatives].max():
         raise LatentEditError(
             "The labels do not separate: the top and bottom scores overlap. Check the attribute or labels."
         )
-    rng = np.random.default_rng(seed)
     chosen = np.concatenate([positives, negatives])
     labels = np.concatenate([np.ones(keep), np.zeros(keep)])
-    shuffle = rng.permutation(len(chosen))
-    chosen, labels = chosen[shuffle], labels[shuffle]
-    cut = max(2, int(len(chosen) * split))
-    train_x, train_y = flat[chosen[:cut]], labels[:cut]
+    normal, metrics, svm = fit_boundary(latents, chosen, labels, split, C, seed)
+    if len(rest):
+        flat = latents.reshape(latents.shape[0], -1).double().numpy()
+        midpoint = (values[order[0]] + values[order[-1]]) / 2
+        metrics["remaining_accuracy"] = float(svm.score(flat[rest], (values[rest] >= midpoint).astype(float)))
+    return normal, metrics
+
+
+def fit_boundary(
+    latents: torch.Tensor, rows: np.ndarray, labels: np.ndarray, split: float, C: float, seed: int
+) -> tuple[torch.Tensor, dict[str, float], Any]:
+    """A linear SVM on the given rows (0/1 labels): shuffled, `split` trains and the rest validates.
+
+    Returns the unit normal, the accuracies, and the fitted SVM. A near-chance validation accuracy
+    is a `LatentEditWarning`: the edit is saved, but it is probably noise.
+    """
+    import warnings
+
+    import numpy as np
+    import torch
+    from sklearn.svm import SVC
+
+    counts = [int((labels == value).sum()) for value in (1, 0)]
+    if min(counts) < MIN_PER_CLASS:
+        raise LatentEditError(
+            f"{counts[0]} positives and {counts[1]} negatives: InterFaceGAN needs at least {MIN_PER_CLASS} of each."
+        )
+    flat = latents.reshape(latents.shape[0], -1).double().numpy()
+    shuffle = np.random.default_rng(seed).permutation(len(rows))
+    rows, labels = rows[shuffle], labels[shuffle]
+    cut = max(2, int(len(rows) * split))
+    train_x, train_y = flat[rows[:cut]], labels[:cut]
     if len(set(train_y.tolist())) < 2:
         raise LatentEditError("Too few samples to train a boundary; raise --samples or -o ratio.")
     svm = SVC(kernel="linear", C=C).fit(train_x, train_y)
-    metrics = {"train_accuracy": float(svm.score(train_x, train_y)), "positives": int(keep), "negatives": int(keep)}
-    if cut < len(chosen):
-        metrics["validation_accuracy"] = float(svm.score(flat[chosen[cut:]], labels[cut:]))
-    if len(rest):
-        midpoint = (values[order[0]] + values[order[-1]]) / 2
-        metrics["remaining_accuracy"] = float(svm.score(flat[rest], (values[rest] >= midpoint).astype(float)))
+    metrics = {"train_accuracy": float(svm.score(train_x, train_y)), "positives": counts[0], "negatives": counts[1]}
+    if cut < len(rows):
+        metrics["validation_accuracy"] = accuracy = float(svm.score(flat[rows[cut:]], labels[cut:]))
+        if accuracy <= NEAR_CHANCE:
+            warnings.warn(
+                LatentEditWarning(
+                    f"validation accuracy {accuracy:.2f} is near chance (0.5): the boundary barely separates "
+                    "the classes, so the edit is probably noise; give more or cleaner labels."
+                ),
+                stacklevel=2,
+            )
     normal = torch.tensor(svm.coef_, dtype=torch.float32).reshape(latents.shape[1:])
-    return normal / normal.norm(), metrics
+    return normal / normal.norm(), metrics, svm
 
 
 class InterFaceGAN(VectorMethod):
@@ -101,23 +152,33 @@ class InterFaceGAN(VectorMethod):
     )
     space: ClassVar[str] = "w"
     Options: ClassVar[type] = InterFaceGANOptions
-    inputs: ClassVar[tuple[str, ...]] = ("attr", "samples", "labels", "orthogonal_to")
+    inputs: ClassVar[tuple[str, ...]] = ("attr", "samples", "labels", "positives", "negatives", "orthogonal_to")
 
     def discover(self, backend: Backend, request: DiscoverRequest, options: Any, progress: Progress) -> Edit:
-        if request.labels is None:
+        given = [flag for flag, value in (("--labels", request.labels), ("--positives", request.positives)) if value]
+        if len(given) > 1:
+            raise LatentEditError("Give labels one way: --labels FILE.csv, or --positives DIR with --negatives DIR.")
+        if (request.positives is None) != (request.negatives is None):
+            raise LatentEditError(
+                "--positives and --negatives go together: one folder with the attribute, one without."
+            )
+        if not given:
             request.require(self.name, "attr")
         count = request.samples or options.samples
-        if request.labels is not None:
-            latents, scores, provenance = self._labelled_latents(backend, request, options, progress)
+        if given:
             if options.condition:
                 raise LatentEditError(
-                    "-o condition needs the backend's scorer; with --labels use --orthogonal-to EDIT."
+                    f"-o condition needs the backend's scorer; with {given[0]} use --orthogonal-to EDIT."
                 )
             condition_normals: list[torch.Tensor] = []
+        if request.positives is not None:
+            latents, normal, metrics, provenance = self._folder_boundary(backend, request, options, progress)
+        elif request.labels is not None:
+            latents, scores, provenance = self._labelled_latents(backend, request, options, progress)
         else:
             from latentedit.api import check_attribute, sample, scorer_for
 
-            scorer = scorer_for(backend)
+            scorer = scorer_for(backend, fix="give labels with --labels FILE.csv, or --positives DIR --negatives DIR")
             for attribute in [request.attr, *options.condition]:
                 check_attribute(scorer, attribute)
             samples = sample(backend, count, request.seed, scorer, progress)
@@ -127,7 +188,8 @@ class InterFaceGAN(VectorMethod):
                 for name in options.condition
             ]
             provenance = {"samples": count, "seed": request.seed, "labels": f"scorer:{backend.name}"}
-        normal, metrics = train_boundary(latents, scores, options.ratio, options.split, options.C, request.seed)
+        if request.positives is None:
+            normal, metrics = train_boundary(latents, scores, options.ratio, options.split, options.C, request.seed)
         conditions = condition_normals + [self._other_direction(other, normal) for other in request.orthogonal_to]
         if conditions:
             metrics["cosine_to_primal"] = float((conditional_direction(normal, conditions) * normal).sum())
@@ -156,25 +218,40 @@ class InterFaceGAN(VectorMethod):
         self, backend: Backend, request: DiscoverRequest, options: Any, progress: Progress
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
         """Latents and scores for the rows of a labels CSV (seeds sampled, images inverted)."""
-        import torch
-
-        from latentedit.api import invert_files, read_label_table
+        from latentedit.api import labelled_codes, read_label_table
 
         table = read_label_table(request.labels)
-        seed_scores, image_scores = table.scores(table.column_for(request.attr))
-        parts = []
-        if table.seeds:
-            with torch.inference_mode():
-                z = backend.z_for_seeds(table.seeds)
-                codes = z if options.space == "z" else backend.mapping(z)
-            parts.append(codes.cpu() if options.space != "w" else codes[:, 0].cpu())
-        if table.images:
-            if options.space == "z":
-                raise LatentEditError(
-                    "Images cannot be labelled in Z (inversion gives W+ codes); use -o space=w or w+."
-                )
-            ws = torch.cat([inv.ws for inv in invert_files(backend, table.images, progress=progress)])
-            parts.append(ws.mean(dim=1) if options.space == "w" else ws)
-        scores = seed_scores + image_scores
-        provenance = table.provenance()
-        return torch.cat(parts), torch.tensor(scores), provenance
+        column = table.column_for(request.attr)
+        latents, scores = labelled_codes(backend, table, [column], options.space, progress, _inversion(options))
+        return latents, scores[column], table.provenance()
+
+    def _folder_boundary(
+        self, backend: Backend, request: DiscoverRequest, options: Any, progress: Progress
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any], dict[str, Any]]:
+        """A boundary between two folders of photos, every image used (no ratio: the user chose them)."""
+        import numpy as np
+        import torch
+
+        from latentedit.api import folder_codes, list_images, sha256_file
+
+        inversion = _inversion(options)
+        positive = folder_codes(backend, request.positives, options.space, progress, "--positives", inversion)
+        negative = folder_codes(backend, request.negatives, options.space, progress, "--negatives", inversion)
+        latents = torch.cat([positive, negative])
+        labels = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))])
+        rows = np.arange(len(latents))
+        normal, metrics, _ = fit_boundary(latents, rows, labels, options.split, options.C, request.seed)
+        files = [*list_images(request.positives), *list_images(request.negatives)]
+        provenance = {
+            "positives": str(request.positives),
+            "negatives": str(request.negatives),
+            "sha256": [sha256_file(path) for path in files],
+        }
+        return latents, normal, metrics, provenance
+
+
+def _inversion(options: InterFaceGANOptions) -> InversionOptions:
+    """How photos are inverted: the inversion defaults, with `steps` when given."""
+    from latentedit.api import InversionOptions
+
+    return InversionOptions() if options.steps is None else InversionOptions(steps=options.steps)

@@ -137,7 +137,11 @@ class LocalStyle(Method):
         count = request.samples or options.samples
         k = options.clusters
         labels = check_labels(parse_labels(options.labels), k)
-        segmenter = scorer_for(backend, kind="segmenter") if options.auto_label else None
+        segmenter = (
+            scorer_for(backend, kind="segmenter", fix="name clusters: -o labels=eyes:2+5 or `directions label`")
+            if options.auto_label
+            else None
+        )
         started = time.perf_counter()
         with torch.inference_mode():
             ws = backend.mapping(backend.sample_z(count, request.seed))

@@ -176,7 +176,7 @@ def scored_samples(backend: Backend, request: DiscoverRequest, count: int, progr
     """Sampled W+ codes scored by the backend's attribute scorer."""
     from latentedit.api import sample, scorer_for
 
-    scorer = scorer_for(backend)
+    scorer = scorer_for(backend, fix="give labels with --labels FILE.csv")
     attributes = scorer_attributes(scorer, request.attrs)
     samples = sample(backend, count, request.seed, scorer, with_phase(progress, "sample"))
     provenance = {"samples": count, "seed": request.seed, "labels": f"scorer:{backend.name}"}
@@ -185,25 +185,15 @@ def scored_samples(backend: Backend, request: DiscoverRequest, count: int, progr
 
 def table_samples(backend: Backend, request: DiscoverRequest, progress: Progress) -> LabelledCodes:
     """W+ codes for the rows of a labels table: seeds through the mapping, images inverted."""
-    import torch
-
-    from latentedit.api import invert_files, read_label_table
+    from latentedit.api import labelled_codes, read_label_table
 
     table = read_label_table(request.labels)
     attributes = list(request.attrs) or table.columns
     missing = [name for name in attributes if name not in table.columns]
     if missing:
         raise LatentEditError(f"{request.labels} has no column {missing[0]!r}; it has: {', '.join(table.columns)}.")
-    parts = []
-    if table.seeds:
-        with torch.inference_mode():
-            parts.append(backend.mapping(backend.z_for_seeds(table.seeds)).cpu())
-    if table.images:
-        parts.append(torch.cat([inv.ws.cpu() for inv in invert_files(backend, table.images, progress=progress)]))
-    rows = torch.tensor(table.seed_rows + table.image_rows, dtype=torch.float32)
-    scores = {name: rows[:, table.columns.index(name)] for name in attributes}
-    provenance = table.provenance()
-    return LabelledCodes(torch.cat(parts), scores, attributes, (), provenance)
+    codes, scores = labelled_codes(backend, table, attributes, "w+", progress)
+    return LabelledCodes(codes, scores, attributes, (), table.provenance())
 
 
 def with_phase(progress: Progress, phase: str) -> Progress:
