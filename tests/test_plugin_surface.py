@@ -203,3 +203,26 @@ def test_plugins_import_only_the_public_surface() -> None:
     for path in plugin_files:
         internal = {m for m in _imports(path) if m.startswith("latentedit.") and m != "latentedit.api"}
         assert all(m.startswith("latentedit.methods") for m in internal), (path, internal)
+
+
+def test_the_documented_scorer_plugin_works_as_written(cli, monkeypatch) -> None:
+    """docs/plugins.md's scorer example, executed as a module, drives InterFaceGAN and evaluate."""
+    import re
+    import sys
+    import types
+
+    text = (PACKAGE.parent / "docs" / "plugins.md").read_text()
+    section = text[text.index("## Scorers") : text.index("## Commands")]
+    [code] = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    module = types.ModuleType("latentedit_stats")
+    exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)
+    monkeypatch.setitem(sys.modules, "latentedit_stats", module)
+    register_plugin("latentedit-stats", module)
+    try:
+        found = run(cli, "discover", "--method", "interfacegan", "--attr", "brightness", "--samples", "600",
+                    "-o", "ratio=0.1", *BACKEND)  # fmt: skip
+        assert found.exit_code == 0, found.output
+        report = run(cli, "evaluate", "--dir", "brightness", "--samples", "40", *BACKEND, "--json")
+        assert json.loads(report.stdout)["rescoring"]["brightness"]["brightness"] > 0.05
+    finally:
+        unregister_plugin("latentedit-stats")

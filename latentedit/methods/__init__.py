@@ -21,6 +21,7 @@ BUILTIN_METHODS: tuple[str, ...] = (
     "latentedit.methods.localstyle:LocalStyle",
     "latentedit.methods.feditnet:FEditNet",
     "latentedit.methods.wstar:WStar",
+    "latentedit.methods.imported:Imported",
 )
 """``"module:Class"`` of each built-in method, in the order `latentedit methods` lists them."""
 
@@ -33,7 +34,7 @@ def register_methods(register: Callable[[type], None]) -> None:
 
 
 @hookimpl
-def register_commands(app: typer.Typer, directions: typer.Typer) -> None:
+def register_commands(directions: typer.Typer) -> None:
     from latentedit.methods.localstyle_cli import label_command
 
     directions.command("label")(label_command)
