@@ -5,12 +5,12 @@ SYSTEM_PYTHON ?= python3
 
 .PHONY: setup demo test test-slow lint bench
 
-$(VENV)/.installed: pyproject.toml plugins/latentedit-sefa/pyproject.toml
+$(VENV)/.installed: pyproject.toml plugins/latentedit-sefa/pyproject.toml plugins/latentedit-ganspace/pyproject.toml
 	test -x $(PY) || $(SYSTEM_PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build of torch that this machine has; a looser pin pulls gigabytes of CUDA wheels.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]' -e plugins/latentedit-sefa
+	$(PY) -m pip install -q -e '.[dev]' -e plugins/latentedit-sefa -e plugins/latentedit-ganspace
 	touch $@
 
 setup: $(VENV)/.installed

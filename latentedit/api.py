@@ -39,6 +39,7 @@ from latentedit.labels import (
     read_label_table,
     scorer_for,
 )
+from latentedit.layers import describe_layers, parse_layers
 from latentedit.method import Analysis, DiscoverRequest, Method, NoOptions, Param
 from latentedit.options import option, options_dict, parse_options
 from latentedit.progress import Progress, no_progress
@@ -103,6 +104,7 @@ __all__ = [
     "check_vector_edit",
     "check_writable",
     "conditional_direction",
+    "describe_layers",
     "folder_codes",
     "from_uint8",
     "grid",
@@ -117,6 +119,7 @@ __all__ = [
     "option",
     "options_dict",
     "pairs_from_folder",
+    "parse_layers",
     "parse_options",
     "project",
     "read_header",

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from latentedit.commands.common import BackendOpt, JsonOpt
+from latentedit.commands.interop import export_command, import_command
 from latentedit.console import emit_json, out
 from latentedit.edits import read_header
 from latentedit.store import list_edits, resolve_edit
@@ -94,3 +95,6 @@ def _maybe_json(value: str) -> object:
         return json.loads(value) if value[:1] in "{[" else value
     except json.JSONDecodeError:
         return value
+
+app.command("import")(import_command)
+app.command("export")(export_command)
