@@ -15,10 +15,12 @@ def load_backend(name: str = DEFAULT_BACKEND, device: str = "cpu") -> Backend:
     """Build a backend from its ``--backend`` spelling, e.g. ``load_backend("embedded")``."""
     from latentedit.lazy import resolve
     from latentedit.plugins import get_plugins
+    from latentedit.threads import apply_thread_policy
 
     scheme, arg = parse_backend(name)
     spec = get_plugins().backends.get(scheme)
     check_device(device)
+    apply_thread_policy()
     return resolve(spec.factory)(arg, device=device)
 
 
