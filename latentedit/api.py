@@ -27,6 +27,7 @@ from latentedit.errors import (
     OptionError,
 )
 from latentedit.evaluate import EVALUATION_SEED, off_target, rescore
+from latentedit.faces.detectors import FaceDetectorSpec
 from latentedit.fileio import atomic_write, check_writable, sha256_file
 from latentedit.hookspecs import hookimpl
 from latentedit.images import from_uint8, grid, list_images, load_image, save_png, to_uint8
@@ -85,6 +86,7 @@ __all__ = [
     "DiscoverRequest",
     "EVALUATION_SEED",
     "Edit",
+    "FaceDetectorSpec",
     "IncompatibleEditError",
     "InversionOptions",
     "LatentEditError",

@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from latentedit.commands import (
+    align,
     apply,
     checkpoint,
     demo,
@@ -198,6 +199,7 @@ app.command("discover", rich_help_panel=LEARN, context_settings={"allow_extra_ar
 app.command("apply", rich_help_panel=LEARN)(apply.apply_command)
 app.command("evaluate", rich_help_panel=LEARN)(evaluate.evaluate_command)
 app.command("invert", rich_help_panel=USE)(invert.invert_command)
+app.command("align", rich_help_panel=USE)(align.align_command)
 app.command("generate", rich_help_panel=USE)(generate.generate_command)
 app.command("import-checkpoint", rich_help_panel=USE)(checkpoint.import_checkpoint_command)
 app.add_typer(directions.app, name="directions", rich_help_panel=INSPECT)

@@ -1,4 +1,4 @@
-"""The whole plugin API of latentedit: four hooks, each taking a `register` callback.
+"""The whole plugin API of latentedit: five hooks, each taking a `register` callback.
 
 A plugin is a module (or object) with functions marked `@hookimpl`. Built-in methods and
 backends are registered through these same hooks, so they prove the API. Third-party
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import typer
 
     from latentedit.backend import BackendSpec
+    from latentedit.faces.detectors import FaceDetectorSpec
     from latentedit.method import Method
     from latentedit.scorers import ScorerSpec
 
@@ -54,6 +55,15 @@ def register_scorers(register: Callable[[ScorerSpec], None]) -> None:
 
     ``register(ScorerSpec(name, backend, attributes, factory))``; the factory is a
     ``"module:function"`` string returning an object with ``score(images) -> dict``.
+    """
+
+
+@hookspec
+def register_face_detectors(register: Callable[[FaceDetectorSpec], None]) -> None:
+    """Register face detectors: ``register(FaceDetectorSpec(name, summary, factory, backends=...))``.
+
+    The factory is a ``"module:function"`` string returning a callable photo -> ``[(score, five
+    points), ...]`` (eye centres, nose tip, mouth corners; see `latentedit.faces`).
     """
 
 

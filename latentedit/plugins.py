@@ -24,6 +24,7 @@ from latentedit.registry import Registry
 
 if TYPE_CHECKING:
     from latentedit.backend import BackendSpec
+    from latentedit.faces.detectors import FaceDetectorSpec
     from latentedit.method import Method
     from latentedit.scorers import ScorerSpec
 
@@ -51,6 +52,7 @@ class Plugins:
     methods: Registry[type[Method]]
     backends: Registry[BackendSpec]
     scorers: Registry[ScorerSpec]
+    face_detectors: Registry[FaceDetectorSpec] = field(default_factory=lambda: Registry("face detector"))
 
     @property
     def broken(self) -> list[PluginInfo]:
@@ -137,6 +139,11 @@ def _load() -> Plugins:
     )
     _collect(plugins, "register_backends", lambda plugin: lambda spec: plugins.backends.add(spec.scheme, spec, plugin))
     _collect(plugins, "register_scorers", lambda plugin: lambda spec: plugins.scorers.add(spec.name, spec, plugin))
+    _collect(
+        plugins,
+        "register_face_detectors",
+        lambda plugin: lambda spec: plugins.face_detectors.add(spec.name, spec, plugin),
+    )
     return plugins
 
 

@@ -1,0 +1,104 @@
+"""Paste-back: the edited crop goes back where it came from; every pixel the mask does not reach
+is the photo's own, byte for byte."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latentedit.faces import FaceError
+from latentedit.faces.align import align, apply_affine
+from latentedit.faces.paste import blend_mask, paste_back
+from latentedit.faces.scenes import place_face, similarity
+from latentedit.faces.templates import FFHQ, Template, embedded_template
+from latentedit.world.attributes import sample_attributes, with_attribute
+from latentedit.world.canvas import BACKGROUND
+from latentedit.world.render import render
+
+PHOTO = (240, 200)
+
+
+def _scene(seed: int = 7, scale: float = 1.3, degrees: float = 12.0):
+    record = sample_attributes(seed)
+    scene = place_face(record, similarity(scale, degrees, (70.0, 40.0)), PHOTO, np.random.default_rng(seed))
+    return record, scene
+
+
+def _reached(face, photo: np.ndarray, mask=None) -> np.ndarray:
+    """Photo pixels the blend may change (mask weight above 0)."""
+    weights = blend_mask(face, (photo.shape[1], photo.shape[0]), mask)
+    left, top, right, bottom = weights.box
+    reached = np.zeros(photo.shape[:2], bool)
+    reached[top:bottom, left:right] = weights.mask > 0
+    return reached
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def test_pasting_the_unedited_crop_back_gives_the_photo_back() -> None:
+    _, scene = _scene()
+    face = align(scene.photo, scene.landmarks, FFHQ, 128)
+    pasted = paste_back(scene.photo, face.crop, face)
+    reached = _reached(face, scene.photo)
+    assert pasted.shape == scene.photo.shape and pasted.dtype == np.uint8
+    assert np.array_equal(pasted[~reached], scene.photo[~reached])
+    assert 0.01 < reached.mean() < 0.5
+    assert _psnr(pasted[reached], scene.photo[reached]) > 35.0
+
+
+def test_an_edit_changes_the_face_and_nothing_outside_the_mask() -> None:
+    record, scene = _scene(seed=9, scale=1.6, degrees=-15.0)
+    template = embedded_template()
+    face = align(scene.photo, scene.landmarks, template)
+    # The "edit": the same face rendered with a frown, aligned the same way.
+    frown = place_face(with_attribute(record, "smile", -1.0), scene.frame, PHOTO, np.random.default_rng(9))
+    edited = align(frown.photo, scene.landmarks, template).crop  # the same square as `face`
+    pasted = paste_back(scene.photo, edited, face)
+    reached = _reached(face, scene.photo)
+    assert np.array_equal(pasted[~reached], scene.photo[~reached])
+    mouth = tuple(np.round(scene.landmarks[3:].mean(axis=0)).astype(int))
+    window = (slice(mouth[1] - 4, mouth[1] + 5), slice(mouth[0] - 6, mouth[0] + 7))
+    changed = np.abs(pasted[window].astype(int) - scene.photo[window]).sum(axis=-1)
+    target = np.abs(pasted[window].astype(int) - frown.photo[window]).sum(axis=-1)
+    assert changed.mean() > 30 and target.mean() < changed.mean() / 3
+
+
+def test_a_given_mask_is_grown_and_bounds_the_change() -> None:
+    record, scene = _scene(seed=4, scale=1.0, degrees=0.0)
+    own = Template("own", apply_affine(np.linalg.inv(scene.frame), scene.landmarks) / 64)
+    face = align(scene.photo, scene.landmarks, own, 64)
+    _, parts = render(record, 64)
+    head = parts != BACKGROUND
+    edited = np.clip(face.crop.astype(int) + 40, 0, 255).astype(np.uint8)
+    pasted = paste_back(scene.photo, edited, face, mask=head, dilate=2, match=False)
+    reached = _reached(face, scene.photo, head)
+    assert np.array_equal(pasted[~reached], scene.photo[~reached])
+    grown_edge = np.nonzero(reached.any(axis=0))[0]
+    head_cols = np.nonzero(head.any(axis=0))[0] + 70  # frame shifted by 70 px, scale 1
+    assert grown_edge.min() < head_cols.min() and grown_edge.max() > head_cols.max()
+    with pytest.raises(FaceError, match="must match the crop"):
+        paste_back(scene.photo, edited, face, mask=head[:32])
+
+
+def test_colours_are_matched_at_the_seam() -> None:
+    _, scene = _scene(seed=12)
+    face = align(scene.photo, scene.landmarks, FFHQ, 128)
+    tinted = np.clip(face.crop.astype(int) + [35, -20, 10], 0, 255).astype(np.uint8)
+    weights = blend_mask(face, PHOTO)
+    left, top, right, bottom = weights.box
+    ring = (weights.mask > 0) & (weights.mask < 1)
+
+    def seam_error(match: bool) -> float:
+        pasted = paste_back(scene.photo, tinted, face, match=match)[top:bottom, left:right]
+        return float(np.abs(pasted[ring].astype(int) - scene.photo[top:bottom, left:right][ring]).mean())
+
+    assert seam_error(match=True) < seam_error(match=False) / 4
+
+
+def test_a_crop_of_another_size_is_refused() -> None:
+    _, scene = _scene()
+    face = align(scene.photo, scene.landmarks, FFHQ, 64)
+    with pytest.raises(FaceError, match="aligned crop's shape"):
+        paste_back(scene.photo, np.zeros((32, 32, 3), np.uint8), face)
