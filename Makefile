@@ -26,4 +26,4 @@ test-slow: setup
 	$(PY) -m pytest -q -m slow
 
 bench: setup
-	$(PY) benchmarks/generator.py
+	$(PY) -m benchmarks.generator

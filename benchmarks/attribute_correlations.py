@@ -1,6 +1,6 @@
 """Do a generator's samples pair attributes as the renderer does?
 
-Run: .venv/bin/python benchmarks/attribute_correlations.py [GAN.safetensors] [--samples 1500] [--tails ATTRS] [--json]
+Run: python -m benchmarks.attribute_correlations [GAN.safetensors] [--samples 1500] [--tails ATTRS] [--json PATH]
 (default: the shipped world GAN). InterFaceGAN's normal follows the class means of the samples,
 so an edit moves every attribute that the generator's samples correlate with the target. The
 renderer's correlations are deliberate and documented (docs/world.md); anything a generator
@@ -16,11 +16,12 @@ a difference the renderer's tails lack is a leak its edit will carry.
 
 from __future__ import annotations
 
-import argparse
-import json
+from collections.abc import Sequence
 
 import numpy as np
 import torch
+
+from benchmarks import common
 
 COLUMNS = (
     "smile",
@@ -42,9 +43,8 @@ COLUMNS = (
 
 def scored_faces(gan: str | None, samples: int, seed: int = 0) -> tuple[dict, dict]:
     """World scores of `samples` generated faces and as many held-out rendered ones."""
-    from latentedit.backend import load_backend
-    from latentedit.images import from_uint8
-    from latentedit.sampling import sample
+    from latentedit import load_backend
+    from latentedit.api import from_uint8, sample
     from latentedit.world.render import render_batch
     from latentedit.world.scorers import WorldScorer
     from latentedit.world.seeds import HELDOUT_SEED
@@ -95,27 +95,16 @@ def tails(gan: str | None, samples: int, attributes: list[str], seed: int = 0) -
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("gan", nargs="?", help="A generator .safetensors (default: the shipped world GAN).")
-    parser.add_argument("--samples", type=int, default=1500)
-    parser.add_argument("--tails", default="", help="Attributes whose 2%% tails to compare, e.g. glasses,smile.")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def measure(args) -> dict:
+    """The correlation report (or, with --tails, the tail gaps), printed as tables."""
     if args.tails:
         found = tails(args.gan, args.samples, args.tails.split(","))
-        if args.json:
-            print(json.dumps(found))
-            return
         for attribute, gaps in found.items():
             print(f"{attribute}: top 2% minus bottom 2% ({args.samples} samples each), generated / rendered")
             for column in sorted(gaps["generated"], key=lambda c: -abs(gaps["generated"][c])):
                 print(f"  {column:18s} {gaps['generated'][column]:+.2f} / {gaps['rendered'][column]:+.2f}")
-        return
+        return {"tails": found}
     report = correlations(args.gan, args.samples)
-    if args.json:
-        print(json.dumps(report))
-        return
     np.set_printoptions(precision=2, suppress=True, linewidth=220)
     short = [column.replace("hair_color=", "")[:6] for column in COLUMNS]
     gap = np.array(report["generated"]) - np.array(report["rendered"])
@@ -125,6 +114,15 @@ def main() -> None:
     print("rendered:")
     print(np.array(report["rendered"]))
     print(f"mean off-diagonal |gap|: {report['mean_abs_gap']:.3f} ({args.samples} samples each)")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("gan", nargs="?", help="A generator .safetensors (default: the shipped world GAN).")
+    parser.add_argument("--samples", type=int, default=1500)
+    parser.add_argument("--tails", default="", help="Attributes whose 2%% tails to compare, e.g. glasses,smile.")
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

@@ -1,32 +1,38 @@
 """Issue 4's quality bars on the embedded world: InterFaceGAN, pair-direction, inversion.
 
-Run: .venv/bin/python benchmarks/end_to_end_quality.py [--backend embedded] [--json out.json]
+Run: python -m benchmarks.end_to_end_quality [--backend embedded] [--json out.json]
 Prints a markdown report (for docs/results.md) with every number and the bar it is held to.
 Takes tens of minutes on 2 CPU cores (10,000-sample boundaries, 100 inversions).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
-import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from latentedit.backend import load_backend
-from latentedit.evaluate import off_target, rescore
-from latentedit.inversion import InversionOptions, invert_files
-from latentedit.labels import scorer_for
-from latentedit.methods.base import DiscoverRequest
+from benchmarks import common
+from benchmarks.renderer import correlation_matrix
+from latentedit import load_backend
+from latentedit.api import (
+    DiscoverRequest,
+    InversionOptions,
+    from_uint8,
+    invert_files,
+    no_progress,
+    off_target,
+    pairs_from_folder,
+    rescore,
+    scorer_for,
+)
 from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
 from latentedit.methods.pair import PairDirection, PairOptions
 from latentedit.world.attributes import ATTRIBUTES
 from latentedit.world.dataset import write_faces
 from latentedit.world.render import sample_attributes
-from latentedit.world.report import correlation_matrix
 from latentedit.world.seeds import HELDOUT_SEED
 
 TARGETS = ("smile", "glasses", "yaw")
@@ -60,7 +66,7 @@ def pair_folder(work: Path, attribute: str) -> Path:
 def interfacegan(backend, attribute: str, condition: list[str], samples: int):
     options = InterFaceGANOptions(samples=samples, condition=condition)
     name = attribute + ("-cond-" + "-".join(condition) if condition else "")
-    return InterFaceGAN().discover(backend, DiscoverRequest(name=name, attr=attribute), options, lambda *a, **k: None)
+    return InterFaceGAN().discover(backend, DiscoverRequest(name=name, attr=attribute), options, no_progress)
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -69,15 +75,8 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(torch.nn.functional.cosine_similarity(a.reshape(1, -1), b.reshape(1, -1)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", default="embedded")
-    parser.add_argument("--samples", type=int, default=10_000)
-    parser.add_argument("--eval-samples", type=int, default=2000)
-    parser.add_argument("--inversions", type=int, default=100)
-    parser.add_argument("--work", type=Path, default=Path("runs/e2e-quality"))
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+def measure(args) -> dict:
+    """Every bar of the issue, printed as a JSON line as soon as it is measured."""
     backend = load_backend(args.backend)
     scorer = scorer_for(backend)
     segmenter = scorer_for(backend, kind="segmenter", required=False)
@@ -110,16 +109,14 @@ def main() -> None:
             },
             "kind": spec.kind,
         }
-        print(json.dumps({attribute: report["interfacegan"][attribute]}), flush=True)
+        common.emit({attribute: report["interfacegan"][attribute]})
 
     for attribute in PAIR_ATTRIBUTES:
-        from latentedit.methods.pair import pairs_from_folder
-
         pairs = pairs_from_folder(pair_folder(args.work, attribute))
         request = DiscoverRequest(name=f"pair-{attribute}", attr=attribute, pairs=pairs[:1])
-        single = PairDirection().discover(backend, request, PairOptions(), lambda *a, **k: None)
+        single = PairDirection().discover(backend, request, PairOptions(), no_progress)
         request = DiscoverRequest(name=f"pairs10-{attribute}", attr=attribute, pairs=pairs)
-        average = PairDirection().discover(backend, request, PairOptions(), lambda *a, **k: None)
+        average = PairDirection().discover(backend, request, PairOptions(), no_progress)
         reference = edits.get(attribute) or interfacegan(backend, attribute, [], args.samples)
         scores = rescore(backend, [single, average], scorer, segmenter, args.eval_samples, 3.0)["rescoring"]
         report["pairs"][attribute] = {
@@ -137,7 +134,7 @@ def main() -> None:
             "average_cosine>=0.8": row["cosine_average_vs_interfacegan"] >= 0.8,
             "average_less_off_target": row["off_target_average"] < row["off_target_single"],
         }
-        print(json.dumps({f"pair-{attribute}": row}), flush=True)
+        common.emit({f"pair-{attribute}": row})
 
     folder = args.work / "photos"
     if not (folder / "labels.csv").exists():
@@ -145,11 +142,9 @@ def main() -> None:
     with open(folder / "labels.csv") as handle:
         rows = list(csv.DictReader(handle))
     paths = [folder / row["file"] for row in rows]
-    started = time.perf_counter()
-    inversions = invert_files(backend, paths, InversionOptions(), use_cache=False)
-    seconds = (time.perf_counter() - started) / len(paths)
+    inversions, seconds = common.timed(invert_files, backend, paths, InversionOptions(), use_cache=False)
+    seconds /= len(paths)
     from latentedit.editing import Subject, render
-    from latentedit.images import from_uint8
 
     reconstructions = np.stack(
         [render(backend, Subject(p.stem, inv.ws, inversion=inv), []) for p, inv in zip(paths, inversions, strict=True)]
@@ -165,9 +160,17 @@ def main() -> None:
         "binary_side_agreement": float(np.mean(agree)),
         "bars": {"agreement>=0.95": float(np.mean(agree)) >= 0.95},
     }
-    print(json.dumps({"inversion": report["inversion"]}), flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+    common.emit({"inversion": report["inversion"]})
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__, work="runs/e2e-quality")
+    parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--eval-samples", type=int, default=2000)
+    parser.add_argument("--inversions", type=int, default=100)
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

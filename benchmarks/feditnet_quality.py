@@ -2,7 +2,7 @@
 InterFaceGAN from 30 labelled samples (the paper's Table 2), the two ablations, and how the
 numbers grow with steps.
 
-Run: .venv/bin/python benchmarks/feditnet_quality.py [--attrs glasses,smile,beard] [--json out.json]
+Run: python -m benchmarks.feditnet_quality [--attrs glasses,smile,beard] [--json out.json]
      [--curve 150,300,600,1200] [--eval-samples 1000] [--variants '[{"lambda_fc": 0.1}]']
      [--draws 5]  (independent draws of the 30 samples; the bars then compare means)
 As the paper ("we manually select 30 synthesized images containing the target attribute"), the
@@ -14,19 +14,16 @@ A full run (3 attributes, default + 2 ablations) takes about an hour on 2 CPU co
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
-from latentedit.backend import load_backend
-from latentedit.evaluate import off_target, rescore
-from latentedit.images import save_png, to_uint8
-from latentedit.labels import scorer_for
-from latentedit.methods.base import DiscoverRequest, no_progress
+from benchmarks import common
+from latentedit import load_backend
+from latentedit.api import DiscoverRequest, no_progress, off_target, rescore, save_png, scorer_for, to_uint8
 from latentedit.methods.feditnet import FEditNet, FEditNetOptions
 from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
 from latentedit.world.attributes import ATTRIBUTES
@@ -79,9 +76,7 @@ def pick_samples(backend, scorer, attribute: str, pool: int, folder: Path, draw:
 
 def feditnet(backend, attribute: str, positives: Path, name: str, seed: int = 0, **options):
     request = DiscoverRequest(name=name, attr=attribute, positives=positives, seed=seed)
-    started = time.perf_counter()
-    edit = FEditNet().discover(backend, request, FEditNetOptions(**options), no_progress)
-    return edit, time.perf_counter() - started
+    return common.timed(FEditNet().discover, backend, request, FEditNetOptions(**options), no_progress)
 
 
 def interfacegan_30(backend, attribute: str, labels: Path):
@@ -103,37 +98,15 @@ def mean_rows(draws: list[dict]) -> dict:
     return means
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", default="embedded")
-    parser.add_argument("--attrs", default="glasses,smile,beard")
-    parser.add_argument("--pool", type=int, default=1000, help="generated samples the 30 positives are picked from")
-    parser.add_argument("--eval-samples", type=int, default=1000)
-    parser.add_argument("--steps", type=int, default=None, help="override FEditNet's steps (default: its own)")
-    parser.add_argument("--curve", default="", help="comma-separated step counts for the steps curve (first attr)")
-    parser.add_argument("--no-ablations", action="store_true")
-    parser.add_argument(
-        "--variants",
-        type=json.loads,
-        default=[],
-        help="JSON list of extra FEditNet option sets to run beside the default, e.g. '[{\"lambda_fc\": 0.1}]'",
-    )
-    parser.add_argument(
-        "--draws",
-        type=int,
-        default=1,
-        help="independent draws of the 30 samples (and FEditNet seeds); with more than one the bars compare means",
-    )
-    parser.add_argument("--work", type=Path, default=Path("runs/feditnet-quality"))
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+def measure(args) -> dict:
+    """Every draw of every attribute, then the steps curve; each printed as a JSON line when measured."""
     backend = load_backend(args.backend)
     scorer = scorer_for(backend)
     segmenter = scorer_for(backend, kind="segmenter", required=False)
     steps = {"steps": args.steps} if args.steps else {}
     report: dict = {"backend": backend.name, "eval_samples": args.eval_samples, "strength": 3.0, "attributes": {}}
 
-    def measure(edits: list, attribute: str) -> dict:
+    def rescored(edits: list, attribute: str) -> dict:
         result = rescore(backend, edits, scorer, segmenter, args.eval_samples, 3.0)
         return {
             edit.name: {
@@ -163,7 +136,7 @@ def main() -> None:
                 backend, attribute, positives, f"variant{index}-{attribute}", draw, **{**steps, **variant}
             )
         baseline = interfacegan_30(backend, attribute, labels)
-        numbers = measure([edit for edit, _ in runs.values()] + [baseline], attribute)
+        numbers = rescored([edit for edit, _ in runs.values()] + [baseline], attribute)
         row = {key: {**numbers[edit.name], "seconds": round(seconds, 1)} for key, (edit, seconds) in runs.items()}
         row["interfacegan_30"] = numbers[baseline.name]
         return row
@@ -172,7 +145,7 @@ def main() -> None:
         draws = []
         for draw in range(args.draws):
             draws.append(draw_row(attribute, draw))
-            print(json.dumps({attribute: {"draw": draw, **draws[-1]}}, default=str), flush=True)
+            common.emit({attribute: {"draw": draw, **draws[-1]}})
         row = draws[0] if args.draws == 1 else {**mean_rows(draws), "draws": draws}
         ours, theirs = row["feditnet"], row["interfacegan_30"]
         row["bars"] = {
@@ -183,7 +156,7 @@ def main() -> None:
             row["bars"]["lambda_fc=0 leaks more"] = row["lambda_fc=0"]["off_target"] > ours["off_target"]
             row["bars"]["scratch moves less"] = row["reuse_discriminator=false"]["target"] < ours["target"]
         report["attributes"][attribute] = row
-        print(json.dumps({attribute: {k: v for k, v in row.items() if k != "draws"}}, default=str), flush=True)
+        common.emit({attribute: {k: v for k, v in row.items() if k != "draws"}})
 
     curve = [int(s) for s in args.curve.split(",") if s]
     if curve:
@@ -192,12 +165,34 @@ def main() -> None:
         report["curve"] = {"attribute": attribute, "points": []}
         for count in curve:
             edit, seconds = feditnet(backend, attribute, positives, f"feditnet{count}-{attribute}", steps=count)
-            point = {"steps": count, "seconds": round(seconds, 1), **measure([edit], attribute)[edit.name]}
+            point = {"steps": count, "seconds": round(seconds, 1), **rescored([edit], attribute)[edit.name]}
             report["curve"]["points"].append(point)
-            print(json.dumps({"curve": point}), flush=True)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+            common.emit({"curve": point})
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__, work="runs/feditnet-quality")
+    parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--attrs", default="glasses,smile,beard")
+    parser.add_argument("--pool", type=int, default=1000, help="generated samples the 30 positives are picked from")
+    parser.add_argument("--eval-samples", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=None, help="override FEditNet's steps (default: its own)")
+    parser.add_argument("--curve", default="", help="comma-separated step counts for the steps curve (first attr)")
+    parser.add_argument("--no-ablations", action="store_true")
+    parser.add_argument(
+        "--variants",
+        type=json.loads,
+        default=[],
+        help="JSON list of extra FEditNet option sets to run beside the default, e.g. '[{\"lambda_fc\": 0.1}]'",
+    )
+    parser.add_argument(
+        "--draws",
+        type=int,
+        default=1,
+        help="independent draws of the 30 samples (and FEditNet seeds); with more than one the bars compare means",
+    )
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

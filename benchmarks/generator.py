@@ -1,31 +1,31 @@
 """Generator throughput on CPU: latentedit.nets vs (optionally) the official StyleGAN2-ADA code.
 
-    python benchmarks/generator.py                      # ours only
-    python benchmarks/generator.py --reference /tmp/ada # also the official code, same weights
+    python -m benchmarks.generator                                     # ours only
+    PYTHONPATH=/tmp/ada python -m benchmarks.generator --reference     # also the official code, same weights
 
 Times mapping + synthesis (noise_mode='const') under `torch.inference_mode()` and prints
 images/s per resolution and batch size, from wall-clock time (median over the timed calls),
 or from this process's CPU time with `--cpu-time` (steadier on a shared machine; use it with
 `--threads 1`, since CPU time adds up over threads). The official code runs its reference (non-CUDA)
-path with `force_fp32=True`, which is what it does on CPU. `--reference` must point at a
-checkout of https://github.com/NVlabs/stylegan2-ada-pytorch; nothing of it is vendored here.
+path with `force_fp32=True`, which is what it does on CPU. `--reference` imports the official
+`training.networks` from a checkout of https://github.com/NVlabs/stylegan2-ada-pytorch put on
+PYTHONPATH; nothing of it is vendored here.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import statistics
 import sys
 import time
 import types
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
+from benchmarks import common
 from latentedit.nets import Generator
 
 # Official training configs (train.py): 'auto' at 64 px, 'paper256', 'stylegan2' at 1024 px.
@@ -72,31 +72,24 @@ class Row:
     max_abs_diff: float | None
 
 
-def import_official(path: str) -> Any:
-    """The official `training.networks` module from a checkout at `path`.
+def import_official() -> Any:
+    """The official `training.networks` module, from a checkout on PYTHONPATH.
 
     Its `dnnlib` imports `requests` only for downloads; a stand-in is used when it is absent.
     """
-    sys.path.insert(0, path)
     try:
         importlib.import_module("requests")
     except ImportError:
         sys.modules["requests"] = types.ModuleType("requests")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return importlib.import_module("training.networks")
-
-
-def seconds_per_call(fn: Callable[[], torch.Tensor], iters: int, warmup: int, clock: Callable[[], float]) -> float:
-    """Median time of `fn` by `clock` over `iters` calls after `warmup` untimed ones."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        start = clock()
-        fn()
-        times.append(clock() - start)
-    return statistics.median(times)
+        try:
+            return importlib.import_module("training.networks")
+        except ImportError as exc:
+            raise SystemExit(
+                f"--reference: cannot import the official training.networks ({exc}); put a checkout of "
+                "NVlabs/stylegan2-ada-pytorch on PYTHONPATH."
+            ) from None
 
 
 def measure(
@@ -119,10 +112,10 @@ def measure(
         return reference(z, None, noise_mode="const", force_fp32=True)
 
     with torch.inference_mode():
-        ours_s = seconds_per_call(run_ours, iters, warmup, clock)
+        ours_s = common.seconds_per_call(run_ours, iters, warmup, clock)
         if reference is None:
             return Row(resolution, batch, ours_s, None, None)
-        official_s = seconds_per_call(run_reference, iters, warmup, clock)
+        official_s = common.seconds_per_call(run_reference, iters, warmup, clock)
         diff = float((run_ours() - run_reference()).abs().max())
     return Row(resolution, batch, ours_s, official_s, diff)
 
@@ -147,20 +140,10 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--resolutions", type=int, nargs="+", default=sorted(CONFIGS), choices=sorted(CONFIGS))
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
-    parser.add_argument("--iters", type=int, default=None, help="timed calls per case (default: by resolution)")
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
-    parser.add_argument("--reference", metavar="PATH", help="checkout of NVlabs/stylegan2-ada-pytorch to compare")
-    parser.add_argument("--cpu-time", action="store_true", help="time by process CPU time instead of wall clock")
-    args = parser.parse_args(argv)
+def measure_all(args) -> dict[str, Any]:
+    """Every (resolution, batch) case, printed as a table row as soon as it is timed."""
     clock = time.process_time if args.cpu_time else time.perf_counter
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    official = import_official(args.reference) if args.reference else None
+    official = import_official() if args.reference else None
     timing = "process CPU time" if args.cpu_time else "wall clock"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {timing}", flush=True)
     rows = []
@@ -171,6 +154,20 @@ def main(argv: list[str] | None = None) -> None:
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(table(rows))
+    return {"timing": timing, "rows": [asdict(row) for row in rows]}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--resolutions", type=int, nargs="+", default=sorted(CONFIGS), choices=sorted(CONFIGS))
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--iters", type=int, default=None, help="timed calls per case (default: by resolution)")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument(
+        "--reference", action="store_true", help="also time the official code (its checkout on PYTHONPATH)"
+    )
+    parser.add_argument("--cpu-time", action="store_true", help="time by process CPU time instead of wall clock")
+    common.run(measure_all, parser, argv)
 
 
 if __name__ == "__main__":

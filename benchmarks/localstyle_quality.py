@@ -1,6 +1,6 @@
 """Issue 7's quality bars on the embedded world, each measured even when another fails.
 
-Run: .venv/bin/python benchmarks/localstyle_quality.py [--layer b32.conv0] [--k 12] [--pairs 100] [--picture P.png]
+Run: python -m benchmarks.localstyle_quality [--layer b32.conv0] [--k 12] [--pairs 100] [--picture P.png]
 The slow test (`pytest -m slow tests/test_localstyle.py`) stops at the first failed bar; this
 prints them all: the auto-labelled IoUs (bar >= 0.5 for eyes, mouth, hair) and, for each of those
 regions, the locality sweep (bar: sequential has lower Out-MSE than simultaneous at equal In-MSE,
@@ -11,12 +11,12 @@ About 2 minutes on one core.
 
 from __future__ import annotations
 
-import argparse
-import json
+from collections.abc import Sequence
 from pathlib import Path
 
-from latentedit.backend import load_backend
-from latentedit.methods.base import DiscoverRequest, no_progress
+from benchmarks import common
+from latentedit import load_backend
+from latentedit.api import DiscoverRequest, no_progress
 from latentedit.methods.localstyle import LocalStyle, LocalStyleOptions
 from latentedit.methods.localstyle_locality import locality
 
@@ -30,7 +30,7 @@ def transfer_picture(backend, catalog, path: Path, count: int = 6) -> None:
     import numpy as np
     import torch
 
-    from latentedit.images import grid, save_png, to_uint8
+    from latentedit.api import grid, save_png, to_uint8
     from latentedit.inversion import synthesize
 
     with torch.inference_mode():
@@ -44,16 +44,8 @@ def transfer_picture(backend, catalog, path: Path, count: int = 6) -> None:
     save_png(grid(tiles, columns=count, pad=2), path, force=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", default="embedded")
-    parser.add_argument("--layer", default=None, help="catalog layer (default: the method's)")
-    parser.add_argument("--k", type=int, default=None, help="clusters K (default: the method's)")
-    parser.add_argument("--pairs", type=int, default=100)
-    parser.add_argument("--work", type=Path, default=Path("runs/localstyle-quality"))
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--picture", type=Path, help="also write a PNG: targets, references, then one row per region")
-    args = parser.parse_args()
+def measure(args) -> dict:
+    """The catalog's IoUs and each region's locality sweep, printed as JSON lines when measured."""
     backend = load_backend(args.backend)
     chosen = {key: value for key, value in (("layer", args.layer), ("k", args.k)) if value is not None}
     options = LocalStyleOptions(auto_label=True, min_iou=0.0, **chosen)
@@ -79,10 +71,18 @@ def main() -> None:
                 },
             )
         report["regions"][region] = row
-        print(json.dumps({region: row}, default=str), flush=True)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2, default=str))
+        common.emit({region: row})
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__, work="runs/localstyle-quality")
+    parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--layer", default=None, help="catalog layer (default: the method's)")
+    parser.add_argument("--k", type=int, default=None, help="clusters K (default: the method's)")
+    parser.add_argument("--pairs", type=int, default=100)
+    parser.add_argument("--picture", type=Path, help="also write a PNG: targets, references, then one row per region")
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 accuracy and DCI in W+ against W*) and leakage at equal target change against InterFaceGAN's
 W+ directions.
 
-Run: .venv/bin/python benchmarks/wstar_quality.py [--json out.json] [--samples 10000]
+Run: python -m benchmarks.wstar_quality [--json out.json] [--samples 10000]
      [--sep-samples 15000] [--targets glasses,bangs,beard,smile] [--strengths 1,2,3] [-o KEY=VALUE ...]
 The W* edit learns every non-cyclic world score (the discover default). Leakage: both edits
 are re-scored (`evaluate.rescore`) at each strength; the mean |change| of the other scores
@@ -13,19 +13,14 @@ Defaults take about 30 minutes on 2 CPU cores.
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
-from pathlib import Path
+from collections.abc import Sequence
 
-from latentedit.backend import load_backend
-from latentedit.evaluate import off_target, rescore
-from latentedit.labels import scorer_for
-from latentedit.methods.base import DiscoverRequest, no_progress
+from benchmarks import common
+from latentedit import load_backend
+from latentedit.api import DiscoverRequest, no_progress, off_target, options_dict, parse_options, rescore, scorer_for
 from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
 from latentedit.methods.wstar import WStar, WStarOptions, for_attribute
 from latentedit.methods.wstar_metrics import separability
-from latentedit.options import options_dict, parse_options
 
 LEVEL = 0.8
 """Leakage is compared where both edits have moved the target by this share of the smaller
@@ -45,31 +40,20 @@ def leakage_at(points: list[tuple[float, float]], target: float) -> float | None
     return None
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", default="embedded")
-    parser.add_argument("--samples", type=int, default=10_000, help="W* and InterFaceGAN training samples")
-    parser.add_argument("--steps", type=int, default=None, help="override W*'s flow steps (default: its own)")
-    parser.add_argument("--sep-samples", type=int, default=15_000, help="samples of the Table 1 measurement")
-    parser.add_argument("--targets", default="glasses,bangs,beard,smile")
-    parser.add_argument("--strengths", default="0.5,1,1.5,2,3")
-    parser.add_argument("--eval-samples", type=int, default=1000)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="a W* option")
-    args = parser.parse_args()
+def measure(args) -> dict:
+    """W* trained once, Table 1, then leakage per target; each printed as a JSON line when measured."""
     backend = load_backend(args.backend)
     scorer = scorer_for(backend)
     segmenter = scorer_for(backend, kind="segmenter", required=False)
     report: dict = {"backend": backend.name, "samples": args.samples}
 
-    started = time.perf_counter()
     overrides = {"samples": args.samples, **({"steps": args.steps} if args.steps else {})}
     options = parse_options(WStarOptions, args.option, **overrides)
     report["wstar_options"] = options_dict(options)
-    edit = WStar().discover(backend, DiscoverRequest(name="world-wstar"), options, no_progress)
-    report["wstar_seconds"] = round(time.perf_counter() - started, 1)
+    edit, seconds = common.timed(WStar().discover, backend, DiscoverRequest(name="world-wstar"), options, no_progress)
+    report["wstar_seconds"] = round(seconds, 1)
     report["invertibility_max_error"] = edit.metrics["invertibility_max_error"]
-    print(json.dumps({"wstar_seconds": report["wstar_seconds"]}), flush=True)
+    common.emit({"wstar_seconds": report["wstar_seconds"]})
 
     table = separability(backend, edit, scorer, "both", samples=args.sep_samples)
     summary = {
@@ -88,7 +72,7 @@ def main() -> None:
             "I lower or equal in W*": star["informativeness"] <= plus["informativeness"],
         },
     }
-    print(json.dumps({"table1": summary, "bars": report["table1"]["bars"]}), flush=True)
+    common.emit({"table1": summary, "bars": report["table1"]["bars"]})
 
     strengths = [float(s) for s in args.strengths.split(",")]
     report["leakage"] = {}
@@ -117,10 +101,21 @@ def main() -> None:
         ours, theirs = row["off_target_at_common_wstar"], row["off_target_at_common_interfacegan"]
         row["bar: W* leaks less"] = reach > 0 and ours is not None and theirs is not None and ours < theirs
         report["leakage"][target] = row
-        print(json.dumps({target: row}), flush=True)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+        common.emit({target: row})
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--samples", type=int, default=10_000, help="W* and InterFaceGAN training samples")
+    parser.add_argument("--steps", type=int, default=None, help="override W*'s flow steps (default: its own)")
+    parser.add_argument("--sep-samples", type=int, default=15_000, help="samples of the Table 1 measurement")
+    parser.add_argument("--targets", default="glasses,bangs,beard,smile")
+    parser.add_argument("--strengths", default="0.5,1,1.5,2,3")
+    parser.add_argument("--eval-samples", type=int, default=1000)
+    parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="a W* option")
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

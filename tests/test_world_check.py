@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from latentedit.world.check import frechet_distance, separability
+from latentedit.world.heldout import evaluate_scorer, evaluate_segmenter
 from latentedit.world.scorers import WorldScorer, WorldSegmenter
-from latentedit.world.train.supervised import evaluate_scorer, evaluate_segmenter
 from tests.helpers import run
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.renderer import correlation_matrix, sample_grid
 from latentedit.world.attributes import FIELDS, HAIR_COLORS, numeric_columns, numeric_matrix
 from latentedit.world.canvas import BEARD, EYES, GLASSES, HAIR, MOUTH, NOSE
 from latentedit.world.render import (
@@ -21,7 +22,6 @@ from latentedit.world.render import (
     sample_attributes,
     with_attribute,
 )
-from latentedit.world.report import correlation_matrix, sample_grid
 
 SEEDS = range(200)
 
@@ -176,6 +176,6 @@ def test_grid_and_light_imports() -> None:
     assert sample_grid(range(4), columns=2, scale=2).shape == (256, 256, 3)
     code = (
         "import sys; import latentedit.world.attributes; assert 'numpy' not in sys.modules; "
-        "import latentedit.world.render, latentedit.world.report; assert 'torch' not in sys.modules"
+        "import latentedit.world.render, benchmarks.renderer; assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentedit.methods.base import Progress, no_progress
+from latentedit.progress import Progress, no_progress
 from latentedit.world import scoring
 from latentedit.world.attributes import ATTRIBUTES
-from latentedit.world.train.supervised import evaluate_scorer, evaluate_segmenter, heldout_seeds, rendered_batch
+from latentedit.world.heldout import evaluate_scorer, evaluate_segmenter, heldout_seeds, rendered_batch
 
 GENERATION_SEED = 7_000_000
 

@@ -235,9 +235,15 @@ class ScorerGuide(nn.Module):
 
 def load_guide_scorer(path: str, device: torch.device) -> nn.Module:
     """The frozen scorer that guides training: `path`, or the world's shipped scorer when empty."""
+    from latentedit.errors import CheckpointError
     from latentedit.world.networks import AttributeScorer
     from latentedit.world.weights import SCORER, load_module, weights_path
 
+    if path and not Path(path).is_file():
+        raise CheckpointError(
+            f"No guide scorer at {path}. Train it with `latentedit world train scorers --config "
+            "training/guide-scorer/config.json --out runs/guide-scorer`, or give another with -o guide_scorer=FILE."
+        )
     return load_module(Path(path) if path else weights_path(SCORER), AttributeScorer, "scorer", str(device))
 
 

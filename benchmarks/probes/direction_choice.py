@@ -1,6 +1,6 @@
 """Does the choice of direction, rather than the generator, cap InterFaceGAN's edits?
 
-Run: .venv/bin/python benchmarks/direction_choice_probe.py [--backend embedded] [--samples 10000] [--svm-only]
+Run: python -m benchmarks.probes.direction_choice [--backend embedded] [--samples 10000] [--svm-only]
      [--eval-samples 500] [--attrs glasses,smile,yaw,beard,bangs]
 From one set of scored samples, several linear directions per attribute: InterFaceGAN's SVM on
 the top and bottom 2% at three values of C (small C tends to the class-mean difference), the
@@ -14,18 +14,15 @@ About 4 minutes on 2 CPU cores (`--svm-only`: about 1 minute for three attribute
 
 from __future__ import annotations
 
-import argparse
-import json
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from latentedit.backend import load_backend
-from latentedit.evaluate import off_target, rescore
-from latentedit.labels import scorer_for
+from benchmarks import common
+from latentedit import load_backend
+from latentedit.api import off_target, rescore, sample, scorer_for, vector_edit
 from latentedit.methods.interfacegan import train_boundary
-from latentedit.sampling import sample
-from latentedit.vectors import vector_edit
 from latentedit.world.attributes import ATTRIBUTES
 from latentedit.world.scoring import CATEGORICAL
 
@@ -56,15 +53,8 @@ def directions(latents: torch.Tensor, all_scores: dict[str, torch.Tensor], attri
     return {name: direction.float() for name, direction in found.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", default="embedded")
-    parser.add_argument("--samples", type=int, default=10_000)
-    parser.add_argument("--eval-samples", type=int, default=500)
-    parser.add_argument("--attrs", default="glasses,smile,yaw,beard,bangs")
-    parser.add_argument("--svm-only", action="store_true", help="only InterFaceGAN's own direction (SVM 2%%, C 1)")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def measure(args) -> dict:
+    """Every direction of every attribute, re-scored at strength 3 and printed as a table row."""
     backend = load_backend(args.backend)
     scorer = scorer_for(backend)
     samples = sample(backend, args.samples, 0, scorer)
@@ -104,8 +94,17 @@ def main() -> None:
                 f"{edit.metrics['strength_unit']:.2f} | {largest} |",
                 flush=True,
             )
-    if args.json:
-        print(json.dumps(report, indent=1))
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--eval-samples", type=int, default=500)
+    parser.add_argument("--attrs", default="glasses,smile,yaw,beard,bangs")
+    parser.add_argument("--svm-only", action="store_true", help="only InterFaceGAN's own direction (SVM 2%%, C 1)")
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

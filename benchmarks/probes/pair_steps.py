@@ -1,7 +1,7 @@
 """Which inversion setting makes the best pair directions, judged by what their edits do.
 
-Run: .venv/bin/python benchmarks/pair_steps_probe.py [--steps 0,100,300] [--eval-samples 500]
-For glasses and smile, the 10 rendered pairs of `end_to_end_quality.py` are inverted with each
+Run: python -m benchmarks.probes.pair_steps [--steps 0,100,300] [--eval-samples 500]
+For glasses and smile, the 10 rendered pairs of `benchmarks.end_to_end_quality` are inverted with each
 number of optimisation steps (0: the encoder's codes alone). Every single-pair direction and the
 10-pair average are then applied at strength 3 and re-scored: target change (fraction of the
 attribute's range) and the mean |change| of the other attributes. The pair method's default
@@ -11,33 +11,24 @@ with InterFaceGAN's normal (issue 4's bar) are printed beside them.
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
-from end_to_end_quality import PAIR_ATTRIBUTES, cosine, interfacegan, pair_folder
 
-from latentedit.backend import load_backend
-from latentedit.evaluate import off_target, rescore
-from latentedit.labels import scorer_for
-from latentedit.methods.base import DiscoverRequest, no_progress
-from latentedit.methods.pair import PairDirection, PairOptions, pairs_from_folder
+from benchmarks import common
+from benchmarks.end_to_end_quality import PAIR_ATTRIBUTES, cosine, interfacegan, pair_folder
+from latentedit import load_backend
+from latentedit.api import DiscoverRequest, no_progress, off_target, pairs_from_folder, rescore, scorer_for
+from latentedit.methods.pair import PairDirection, PairOptions
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", default="0,100,300")
-    parser.add_argument("--eval-samples", type=int, default=500)
-    parser.add_argument("--samples", type=int, default=10_000, help="InterFaceGAN reference samples")
-    parser.add_argument("--work", type=Path, default=Path("runs/e2e-quality"))
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+def measure(args) -> dict:
+    """Every inversion setting for both attributes, printed as a JSON line when measured."""
     backend = load_backend("embedded")
     scorer = scorer_for(backend)
     report: dict = {}
     for attribute in PAIR_ATTRIBUTES:
-        pairs = pairs_from_folder(pair_folder(args.work, attribute))  # the same pairs as end_to_end_quality.py
+        pairs = pairs_from_folder(pair_folder(args.work, attribute))  # the same pairs as end_to_end_quality
         reference = interfacegan(backend, attribute, [], args.samples).tensors["direction"]
         for steps in [int(s) for s in args.steps.split(",")]:
             options = PairOptions(steps=steps)
@@ -63,9 +54,16 @@ def main() -> None:
                 "pair_agreement": average.metrics["pair_agreement"],
             }
             report.setdefault(attribute, {})[steps] = row
-            print(json.dumps({"attribute": attribute, "steps": steps, **row}), flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+            common.emit({"attribute": attribute, "steps": steps, **row})
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__, work="runs/e2e-quality")
+    parser.add_argument("--steps", default="0,100,300")
+    parser.add_argument("--eval-samples", type=int, default=500)
+    parser.add_argument("--samples", type=int, default=10_000, help="InterFaceGAN reference samples")
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

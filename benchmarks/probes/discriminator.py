@@ -1,6 +1,6 @@
 """What can FEditNet's assessor read from the frozen discriminator?
 
-Run: .venv/bin/python benchmarks/discriminator_probe.py [--samples 3000] [--attrs smile,glasses,beard] [--json]
+Run: python -m benchmarks.probes.discriminator [--samples 3000] [--attrs smile,glasses,beard] [--json PATH]
 (about 1 minute on one core). FEditNet's assessor is a trained classifier on frozen
 discriminator features. Its two heads read different features: `final_linear` reads the
 last conv output (`b4`, flattened), `linear` reads the fc output (`epilogue`). This fits a
@@ -11,11 +11,12 @@ the assessor cannot ask the direction for.
 
 from __future__ import annotations
 
-import argparse
-import json
+from collections.abc import Sequence
 
 import numpy as np
 import torch
+
+from benchmarks import common
 
 FEATURES = {"conv output (final_linear head)": "b4", "fc output (linear head)": "epilogue"}
 SEED = 900_000
@@ -26,8 +27,8 @@ def probe(samples: int, attributes: list[str], batch: int = 250) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
-    from latentedit.backend import load_backend
-    from latentedit.labels import scorer_for
+    from latentedit import load_backend
+    from latentedit.api import scorer_for
 
     backend = load_backend("embedded")
     scorer = scorer_for(backend)
@@ -56,19 +57,12 @@ def probe(samples: int, attributes: list[str], batch: int = 250) -> dict:
     return table
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--samples", type=int, default=3000)
-    parser.add_argument("--attrs", default="smile,glasses,beard")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    table = probe(args.samples, [a for a in args.attrs.split(",") if a])
-    if args.json:
-        print(json.dumps(table, indent=2))
-        return
+def measure(args) -> dict:
+    """The read-out accuracies, printed as a table."""
     from rich.console import Console
     from rich.table import Table
 
+    table = probe(args.samples, [a for a in args.attrs.split(",") if a])
     view = Table(title=f"Linear read-out of 'score > 0.5' from frozen D features ({args.samples} samples, 3-fold)")
     view.add_column("attribute")
     view.add_column("majority guess", justify="right")
@@ -77,6 +71,14 @@ def main() -> None:
     for attribute, row in table.items():
         view.add_row(attribute, *(f"{value:.3f}" for value in row.values()))
     Console().print(view)
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--samples", type=int, default=3000)
+    parser.add_argument("--attrs", default="smile,glasses,beard")
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

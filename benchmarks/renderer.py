@@ -1,18 +1,20 @@
-"""Measurements behind docs/world.md: attribute base rates, correlations, throughput, a sample grid.
+"""The renderer's statistics and speed (docs/world.md): base rates, correlations, throughput, a grid.
 
-Run ``python -m latentedit.world.report --stats 10000 --grid docs/img/renderer_grid.png`` to
-regenerate every figure in the "Renderer" section of docs/world.md.
+    python -m benchmarks.renderer --stats 10000 --grid docs/img/renderer_grid.png
+
+`--stats N` prints the statistics block of docs/world.md's "Renderer" section, measured on
+seeds 0..N-1, with the throughput of `render_batch` in one and two processes; `--grid PNG`
+writes the 4x4 grid of seeds 0..15 shown there.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from benchmarks import common
 from latentedit.world.attributes import ATTRIBUTES, numeric_columns, numeric_matrix, sample_attributes
 from latentedit.world.render import render_batch
 
@@ -41,15 +43,12 @@ def throughput(n: int = 2000, workers: int = 1) -> float:
     render_batch(range(8))
     seeds = list(range(n))
     if workers <= 1:
-        start = time.perf_counter()
-        render_batch(seeds)
-        return n / (time.perf_counter() - start)
+        return n / common.timed(render_batch, seeds)[1]
     chunks = [seeds[i :: workers * 4] for i in range(workers * 4)]
     with ProcessPoolExecutor(workers) as pool:
         list(pool.map(_render_chunk, [[0]] * workers))
-        start = time.perf_counter()
-        done = sum(pool.map(_render_chunk, chunks))
-        return done / (time.perf_counter() - start)
+        done, seconds = common.timed(lambda: sum(pool.map(_render_chunk, chunks)))
+        return done / seconds
 
 
 def sample_grid(seeds: Sequence[int], columns: int = 4, scale: int = 1) -> np.ndarray:
@@ -72,18 +71,31 @@ def _markdown_table(columns: list[str], matrix: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def stats_markdown(n: int, throughput_n: int = 2000) -> str:
-    """The statistics block of docs/world.md, measured on seeds 0..n-1."""
+def statistics(n: int, throughput_n: int = 2000) -> dict[str, Any]:
+    """Base rates and correlations on seeds 0..n-1, and `render_batch`'s images/s in one and two processes."""
     records = [sample_attributes(seed) for seed in range(n)]
     columns, corr = correlation_matrix(records)
-    rates = base_rates(records)
+    return {
+        "seeds": n,
+        "base_rates": base_rates(records),
+        "columns": columns,
+        "correlations": corr.round(4).tolist(),
+        "throughput_images": throughput_n,
+        "images_per_second": {"1 process": throughput(throughput_n, 1), "2 processes": throughput(throughput_n, 2)},
+    }
+
+
+def stats_markdown(stats: Mapping[str, Any]) -> str:
+    """The statistics block of docs/world.md, from `statistics`."""
+    import numpy as np
+
+    columns = stats["columns"]
     kinds = {c: ATTRIBUTES[c.split("=")[0]].kind for c in columns}
-    rate_rows = [f"| {c} | {kinds[c]} | {rates[c]:.3f} |" for c in columns]
-    one = throughput(throughput_n, workers=1)
-    two = throughput(throughput_n, workers=2)
+    rate_rows = [f"| {c} | {kinds[c]} | {stats['base_rates'][c]:.3f} |" for c in columns]
+    one, two = stats["images_per_second"].values()
     return "\n".join(
         [
-            f"Measured on seeds 0..{n - 1}.",
+            f"Measured on seeds 0..{stats['seeds'] - 1}.",
             "",
             "| column | kind | mean (rate for binary / one-hot) |",
             "|---|---|---|",
@@ -91,28 +103,36 @@ def stats_markdown(n: int, throughput_n: int = 2000) -> str:
             "",
             "Correlation matrix (Pearson; binaries 0/1, hair colour one-hot):",
             "",
-            _markdown_table(columns, corr),
+            _markdown_table(columns, np.array(stats["correlations"])),
             "",
-            f"Throughput of `render_batch` ({throughput_n} faces, 64x64, wall clock, {os.cpu_count()} CPUs visible): "
-            f"{one:.0f} images/s in one process, {two:.0f} images/s in two processes.",
+            f"Throughput of `render_batch` ({stats['throughput_images']} faces, 64x64, wall clock, "
+            f"{os.cpu_count()} CPUs visible): {one:.0f} images/s in one process, {two:.0f} images/s in two processes.",
         ]
     )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Print the statistics block and/or write the sample grid."""
-    parser = argparse.ArgumentParser(prog="python -m latentedit.world.report", description=__doc__)
-    parser.add_argument("--stats", type=int, metavar="N", help="measure rates, correlations and speed on N seeds")
-    parser.add_argument("--grid", metavar="PNG", help="write a 4x4 grid of seeds 0..15 (4x nearest upscale)")
-    args = parser.parse_args(argv)
+def measure(args) -> dict[str, Any]:
+    """Write the grid and/or measure and print the statistics block."""
     from PIL import Image
 
+    results: dict[str, Any] = {}
     if args.grid:
         os.makedirs(os.path.dirname(args.grid) or ".", exist_ok=True)
         Image.fromarray(sample_grid(range(16), scale=4)).save(args.grid)
         print(f"wrote {args.grid}")
+        results["grid"] = args.grid
     if args.stats:
-        print(stats_markdown(args.stats))
+        results["statistics"] = statistics(args.stats, args.throughput)
+        print(stats_markdown(results["statistics"]))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--stats", type=int, metavar="N", help="measure rates, correlations and speed on N seeds")
+    parser.add_argument("--throughput", type=int, default=2000, metavar="N", help="faces timed per process count")
+    parser.add_argument("--grid", metavar="PNG", help="write a 4x4 grid of seeds 0..15 (4x nearest upscale)")
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Which layers and K let auto-labelled clusters trace the world's eyes, mouths and hair?
 
-Run: .venv/bin/python benchmarks/localstyle_layer_sweep.py [--seeds 0 1 2] [--grid LAYER:K ...] [--json FILE]
+Run: python -m benchmarks.probes.localstyle_layer_sweep [--seeds 0 1 2] [--grid LAYER:K ...] [--json PATH]
 For each (layer, K) and k-means seed, builds a catalog on 200 samples, auto-labels it with the
 segmenter (IoU of the best greedy cluster union per part, as `-o auto_label=true` does) and then
 scores the same labels on 200 held-out samples (another sampling seed), so a large K cannot
@@ -10,14 +10,13 @@ summary (min / max over seeds). About 15 minutes on one core with the default gr
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
+from collections.abc import Sequence
 
 import torch
 
-from latentedit.backend import load_backend
-from latentedit.labels import scorer_for
+from benchmarks import common
+from latentedit import load_backend
+from latentedit.api import scorer_for
 from latentedit.methods.localstyle_catalog import build_catalog, cluster_maps, resize_labels
 from latentedit.methods.localstyle_labels import auto_labels
 
@@ -59,14 +58,8 @@ def held_out_iou(backend, segmenter, catalog, labels: dict[str, list[int]], samp
     return {part: round(inter[part] / max(union[part], 1), 4) for part in labels}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", default="embedded")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--grid", nargs="+", metavar="LAYER:K", help="settings to try (default: the built-in grid)")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+def measure(args) -> dict:
+    """Every (layer, K) and seed, printed as a JSON line when measured, then the summary."""
     backend = load_backend(args.backend)
     segmenter = scorer_for(backend, kind="segmenter")
     with torch.inference_mode():
@@ -88,7 +81,7 @@ def main() -> None:
                 "held_out_iou": held_out_iou(backend, segmenter, catalog, wanted, args.samples),
             }
             rows.append(row)
-            print(json.dumps(row), flush=True)
+            common.emit(row)
     print("\nlayer, K: in-sample IoU min-max over seeds (held-out min-max) for " + ", ".join(PARTS))
     for layer, k in grid:
         mine = [row for row in rows if row["layer"] == layer and row["k"] == k]
@@ -98,9 +91,16 @@ def main() -> None:
             outside = [row["held_out_iou"].get(part, 0.0) for row in mine]
             cells.append(f"{min(inside):.2f}-{max(inside):.2f} ({min(outside):.2f}-{max(outside):.2f})")
         print(f"{layer}, {k}: " + " | ".join(cells))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=2))
+    return {"runs": rows}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--grid", nargs="+", metavar="LAYER:K", help="settings to try (default: the built-in grid)")
+    common.run(measure, parser, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The world GAN's progress as a markdown table, from its run's snapshots/quality.jsonl.
 
-Run: .venv/bin/python benchmarks/gan_progress.py [runs/world-gan/snapshots/quality.jsonl]
+Run: python -m benchmarks.probes.gan_progress [runs/world-gan/snapshots/quality.jsonl]
 Each row is one snapshot read by the world's scorer on 500 generated and 500 rendered faces
 (written by `latentedit world train gan` at every snapshot): the gaps the realism bars of
 `world check` measure, the Fréchet distance in scorer features, and separability in W.
@@ -9,8 +9,10 @@ Each row is one snapshot read by the world's scorer on 500 generated and 500 ren
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Sequence
 from pathlib import Path
+
+from benchmarks import common
 
 
 def table(lines: list[str]) -> str:
@@ -29,6 +31,18 @@ def table(lines: list[str]) -> str:
     return "\n".join(rows)
 
 
+def measure(args) -> dict:
+    """The table of the snapshots in `args.log`, printed."""
+    lines = args.log.read_text().splitlines()
+    print(table(lines))
+    return {"log": str(args.log), "snapshots": len([line for line in lines if line.strip()])}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("log", nargs="?", type=Path, default=Path("runs/world-gan/snapshots/quality.jsonl"))
+    common.run(measure, parser, argv)
+
+
 if __name__ == "__main__":
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/world-gan/snapshots/quality.jsonl")
-    print(table(path.read_text().splitlines()))
+    main()

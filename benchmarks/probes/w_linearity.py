@@ -1,6 +1,6 @@
 """How linearly a generator's Z and W encode the world's attributes.
 
-Run: .venv/bin/python benchmarks/w_linearity_probe.py [GAN.safetensors] [--samples 5000]
+Run: python -m benchmarks.probes.w_linearity [GAN.safetensors] [--samples 5000] [--threads 1]
 (default: the shipped world GAN). Every linear method here (InterFaceGAN's SVM, a pair
 direction, W*'s classifiers, `world check`'s separability bar) assumes an attribute is close to
 a half-space or a linear function of W. This probe says how far from that a generator is:
@@ -17,10 +17,11 @@ face has its own, and no single direction can edit them all; 64 random direction
 
 from __future__ import annotations
 
-import argparse
-import json
+from collections.abc import Sequence
 
 import torch
+
+from benchmarks import common
 
 
 def probe(gan: str | None, samples: int, seed: int = 0) -> dict:
@@ -29,7 +30,7 @@ def probe(gan: str | None, samples: int, seed: int = 0) -> dict:
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
-    from latentedit.backend import load_backend
+    from latentedit import load_backend
     from latentedit.world import scoring
     from latentedit.world.check import generated_images, separability
     from latentedit.world.scorers import WorldScorer
@@ -118,12 +119,20 @@ def table(report: dict) -> str:
     return "\n".join(rows)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def measure(args) -> dict:
+    """The probe's report, printed as a table."""
+    result = probe(args.gan, args.samples)
+    print(table(result))
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__)
     parser.add_argument("gan", nargs="?", default=None, help="GAN weights (default: the shipped world GAN)")
     parser.add_argument("--samples", type=int, default=5000)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    result = probe(args.gan, args.samples)
-    print(json.dumps(result, indent=1) if args.json else table(result))
+    parser.set_defaults(threads=1)  # the documented tables were measured on one thread
+    common.run(measure, parser, argv)
+
+
+if __name__ == "__main__":
+    main()

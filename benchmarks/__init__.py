@@ -1,0 +1,11 @@
+"""Speed and quality benchmarks of latentedit, run from the repository root as modules.
+
+Speed: ``python -m benchmarks.generator`` (the generator against the official code),
+``python -m benchmarks.renderer`` (the renderer's statistics and throughput).
+Quality, on the embedded world (the numbers of docs/results.md):
+``python -m benchmarks.end_to_end_quality`` (InterFaceGAN, pair directions, inversion),
+``benchmarks.feditnet_quality``, ``benchmarks.wstar_quality``, ``benchmarks.localstyle_quality``,
+``benchmarks.attribute_correlations`` (a generator's attribute correlations against the renderer's).
+One-off probes whose findings are in the docs live in ``benchmarks.probes``.
+Every one takes ``--help``, ``--json PATH`` and ``--threads N`` (``benchmarks/common.py``).
+"""

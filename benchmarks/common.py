@@ -1,0 +1,130 @@
+"""What every benchmark shares: its command line, the machine it ran on, timers, one report shape.
+
+Benchmarks run from the repository root as modules: ``python -m benchmarks.NAME --help``
+(one-off probes: ``python -m benchmarks.probes.NAME``). Each prints what it measures as it goes
+and, with ``--json PATH``, writes one report, atomically:
+
+    {"benchmark": "feditnet_quality",
+     "command": "python -m benchmarks.feditnet_quality --attrs glasses",
+     "machine": {"cpus": 2, "threads": 2, "torch": "2.13.0", "python": "3.12.3", "platform": "Linux-..."},
+     "results": {...what the benchmark measured...},
+     "seconds": 812.4}
+
+``--threads N`` sets torch's CPU threads (timings depend on it; the report records it), and
+benchmarks that keep inputs between runs (rendered pairs, picked positives) take ``--work DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from latentedit.api import atomic_write
+
+T = TypeVar("T")
+
+
+def parser(doc: str | None, work: str | None = None) -> argparse.ArgumentParser:
+    """An argument parser with the module docstring as help, ``--json PATH`` and ``--threads N``,
+    and ``--work DIR`` (default `work`) for a benchmark that keeps files between runs."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    prog = f"python -m {spec.name}" if spec is not None else None
+    made = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    made.add_argument("--json", type=Path, metavar="PATH", help="also write the report to PATH (benchmarks/common.py)")
+    made.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own)")
+    if work is not None:
+        made.add_argument(
+            "--work", type=Path, default=Path(work), metavar="DIR", help=f"inputs kept between runs (default: {work})"
+        )
+    return made
+
+
+def set_threads(threads: int | None) -> None:
+    """Give torch `threads` CPU threads (None: leave torch's default)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def machine() -> dict[str, Any]:
+    """What a number may depend on: CPU count, torch version and threads, Python, platform."""
+    import torch
+
+    return {
+        "cpus": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def timed(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
+    """`fn(*args, **kwargs)` and the wall-clock seconds it took."""
+    started = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, time.perf_counter() - started
+
+
+def seconds_per_call(
+    fn: Callable[[], Any], iters: int, warmup: int = 1, clock: Callable[[], float] = time.perf_counter
+) -> float:
+    """Median time of `fn` by `clock` over `iters` calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start = clock()
+        fn()
+        times.append(clock() - start)
+    return statistics.median(times)
+
+
+def emit(row: dict[str, Any]) -> None:
+    """Print one measurement as a JSON line as soon as it is known (long runs show progress)."""
+    print(json.dumps(row, default=str), flush=True)
+
+
+def benchmark_name(fn: Callable[..., Any]) -> str:
+    """`fn`'s module under `benchmarks.`, also when it runs as ``python -m`` (module ``__main__``)."""
+    module = sys.modules[fn.__module__]
+    spec = getattr(module, "__spec__", None)
+    return (spec.name if spec is not None else fn.__module__).removeprefix("benchmarks.")
+
+
+def write_report(path: Path, report: dict[str, Any]) -> Path:
+    """Write `report` as indented JSON, atomically (a crash keeps any previous report whole)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(report, indent=2, default=str) + "\n"))
+
+
+def run(
+    measure: Callable[[argparse.Namespace], dict[str, Any]],
+    arguments: argparse.ArgumentParser,
+    argv: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Parse the command line, set the threads, run `measure(args)` and return its report, also
+    written to ``--json PATH`` when given."""
+    args = arguments.parse_args(argv)
+    set_threads(args.threads)
+    name = benchmark_name(measure)
+    results, seconds = timed(measure, args)
+    report = {
+        "benchmark": name,
+        "command": shlex.join(["python", "-m", f"benchmarks.{name}", *(sys.argv[1:] if argv is None else argv)]),
+        "machine": machine(),
+        "results": results,
+        "seconds": round(seconds, 1),
+    }
+    if args.json:
+        write_report(args.json, report)
+    return report
