@@ -83,28 +83,37 @@ def _turn(v: np.ndarray) -> np.ndarray:
 
 def fit_similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """The 2x3 similarity (rotation, uniform scale, shift; no reflection) that maps ``source``
-    points onto ``target`` points with least squared error (Umeyama 1991, eqs. 40-42)."""
-    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
+    points [..., N, 2] onto ``target`` points with least squared error (Umeyama 1991, eqs. 40-42);
+    leading axes are batches."""
+    mu_s, mu_t = source.mean(axis=-2, keepdims=True), target.mean(axis=-2, keepdims=True)
     s, t = source - mu_s, target - mu_t
-    u, sigma, vt = np.linalg.svd(t.T @ s / len(source))
-    sign = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
-    rotation = u @ sign @ vt
-    scale = float(np.trace(np.diag(sigma) @ sign) / s.var(axis=0).sum())
-    matrix = np.empty((2, 3))
-    matrix[:, :2] = scale * rotation
-    matrix[:, 2] = mu_t - scale * rotation @ mu_s
-    return matrix
+    u, sigma, vt = np.linalg.svd(np.swapaxes(t, -1, -2) @ s / source.shape[-2])
+    flip = np.sign(np.linalg.det(u @ vt))
+    flip = np.where(flip == 0.0, 1.0, flip)
+    signs = np.stack([np.ones_like(flip), flip], axis=-1)
+    rotation = (u * signs[..., None, :]) @ vt
+    scale = (sigma * signs).sum(axis=-1) / (s**2).sum(axis=(-2, -1)) * source.shape[-2]
+    linear = scale[..., None, None] * rotation
+    shift = mu_t[..., 0, :] - (linear @ mu_s[..., 0, :, None])[..., 0]
+    return np.concatenate([linear, shift[..., None]], axis=-1)
 
 
 @dataclass(frozen=True)
 class Template:
     """Where a generator's crops put the five landmarks: ``points`` in unit crop coordinates
     ([5, 2], a missing nose as NaN), or None for FFHQ's procedure; ``size``: the crop side its
-    generator draws (the default crop size)."""
+    generator draws (the default crop size).
+
+    ``correction`` ([11, 8], optional) predicts the crop's corners from where a face's landmarks
+    fall after the fit to ``points`` (ten coordinates and a constant, linear): the face's own
+    proportions (a turned head, wide-set eyes) say where its crop sits better than the mean
+    positions alone. It needs all five points; without the nose the plain fit is used.
+    """
 
     name: str
     points: np.ndarray | None = None
     size: int = 256
+    correction: np.ndarray | None = None
 
     def quad(self, landmarks: np.ndarray) -> np.ndarray:
         """The crop's oriented square in photo pixels (``quad`` order) for one face's landmarks."""
@@ -113,7 +122,12 @@ class Template:
             return ffhq_quad(landmarks)
         used = np.isfinite(self.points).all(axis=1) & np.isfinite(landmarks).all(axis=1)
         matrix = fit_similarity(self.points[used], landmarks[used])
-        return UNIT_CORNERS @ matrix[:, :2].T + matrix[:, 2]
+        if self.correction is None or not used.all():
+            return UNIT_CORNERS @ matrix[:, :2].T + matrix[:, 2]
+        inverse = fit_similarity(landmarks, self.points)
+        corners = (_features(landmarks @ inverse[:, :2].T + inverse[:, 2]) @ self.correction).reshape(4, 2)
+        square = fit_similarity(UNIT_CORNERS, corners)
+        return (UNIT_CORNERS @ square[:, :2].T + square[:, 2]) @ matrix[:, :2].T + matrix[:, 2]
 
     def describe(self) -> dict[str, object]:
         """JSON-ready: the name, and the points where the template has them."""
@@ -123,6 +137,11 @@ class Template:
 
 
 FFHQ = Template("ffhq", size=1024)
+
+
+def _features(normalised: np.ndarray) -> np.ndarray:
+    """A correction's inputs: the ten coordinates of landmarks fitted to a template, and 1."""
+    return np.append(normalised.ravel(), 1.0)
 
 
 def rendered_landmarks(record: Mapping[str, float | int | str], size: int = 64) -> np.ndarray:
@@ -159,12 +178,20 @@ def rendered_landmarks(record: Mapping[str, float | int | str], size: int = 64) 
 
 @lru_cache(maxsize=1)
 def embedded_template() -> Template:
-    """The embedded world's template: the mean exact landmarks of ``EMBEDDED_TEMPLATE_SEEDS`` sampled faces."""
+    """The embedded world's template: the mean exact landmarks of ``EMBEDDED_TEMPLATE_SEEDS`` sampled
+    faces, with the least-squares linear correction from their fitted landmarks to their render's
+    frame (the crop the generator was trained on)."""
     from latentedit.world.attributes import sample_attributes
 
     size = 64
     landmarks = np.stack([rendered_landmarks(sample_attributes(seed), size) for seed in range(EMBEDDED_TEMPLATE_SEEDS)])
-    return Template("embedded", landmarks.mean(axis=0) / size, size)
+    points = landmarks.mean(axis=0) / size
+    to_unit = fit_similarity(landmarks, np.broadcast_to(points, landmarks.shape))
+    linear, shift = np.swapaxes(to_unit[..., :2], -1, -2), to_unit[:, None, :, 2]
+    inputs = np.concatenate([(landmarks @ linear + shift).reshape(len(landmarks), -1), np.ones((len(landmarks), 1))], 1)
+    targets = (UNIT_CORNERS * size @ linear + shift).reshape(len(landmarks), -1)
+    correction = np.linalg.lstsq(inputs, targets, rcond=None)[0]
+    return Template("embedded", points, size, correction)
 
 
 def load_template(spec: str) -> Template:
