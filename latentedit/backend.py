@@ -92,3 +92,8 @@ def check_device(device: str) -> None:
         torch.device(device)
     except RuntimeError as exc:
         raise LatentEditError(f"--device {device!r} is not a torch device: {exc}") from None
+    try:  # one number there and back: `meta` holds no data, other devices lack a build or a driver
+        float(torch.ones(1, device=device).cpu())
+    except (RuntimeError, NotImplementedError, AssertionError, ImportError) as exc:
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0].split(". ")[0].rstrip(".!")
+        raise LatentEditError(f"--device {device} cannot compute here ({reason}). Use --device cpu.") from None

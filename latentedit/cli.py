@@ -54,7 +54,7 @@ USER_OS_ERRORS = {
     errno.ENAMETOOLONG: "file name too long",
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.EISDIR: "is a folder, not a file",
-    errno.EEXIST: "exists and is not a folder",
+    errno.EEXIST: "already exists",
     errno.ELOOP: "too many levels of symbolic links",
     errno.EIO: "input/output error",
 }

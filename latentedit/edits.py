@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,6 +29,10 @@ REQUIRED_METADATA = ("latentedit.format", "method", "name", "space", "backend", 
 JSON_METADATA = ("params", "metrics", "provenance")
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 MAX_STRENGTH = 100.0
+# Latents spread at most ~2.7 (W) and ~10 (W+, one direction on all layers) along any unit
+# direction on the shipped and random generators (top principal std of 4000 samples); 10x that
+# is the largest calibrated unit an edit may carry, so MAX_STRENGTH of them stays finite.
+MAX_STRENGTH_UNIT = 100.0
 
 
 @dataclass
@@ -137,21 +142,38 @@ def read_header(path: str | Path) -> tuple[dict[str, str], dict[str, Any]]:
             if length > MAX_HEADER_BYTES:
                 raise ValueError("header length is implausible")
             header = json.loads(handle.read(length))
+    except RecursionError:
+        raise EditFileError(f"{source} is not a safetensors edit file (its header nests too deeply).") from None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise EditFileError(f"{source} is not a safetensors edit file ({exc}).") from None
     if not isinstance(header, dict):
         raise EditFileError(f"{source} is not a safetensors edit file (header is not a table).")
     metadata = header.pop("__metadata__", None) or {}
     _check_metadata(metadata, source)
+    for key, info in header.items():
+        if not _is_tensor_info(info):
+            raise EditFileError(f"{source}: tensor {key!r} is not described by a dtype and a shape of sizes.")
     return metadata, header
 
 
+def _is_tensor_info(info: Any) -> bool:
+    """A safetensors tensor entry: ``{"dtype": str, "shape": [int, ...], "data_offsets": [int, int]}``."""
+    if not isinstance(info, dict) or not isinstance(info.get("dtype"), str):
+        return False
+    shape, offsets = info.get("shape"), info.get("data_offsets")
+    if not isinstance(shape, list) or not isinstance(offsets, list) or len(offsets) != 2:
+        return False
+    return all(type(size) is int and size >= 0 for size in [*shape, *offsets])
+
+
 def _check_metadata(metadata: dict[str, str], source: Path) -> None:
+    if not isinstance(metadata, dict) or not all(isinstance(value, str) for value in metadata.values()):
+        raise EditFileError(f"{source}: metadata must map names to strings.")
     version = metadata.get("latentedit.format")
     if version is None:
         raise EditFileError(f"{source} is a safetensors file but not a latentedit edit (no 'latentedit.format').")
-    if not version.isdigit():
-        raise EditFileError(f"{source}: format version {version!r} is not an integer.")
+    if not re.fullmatch(r"[0-9]{1,9}", version):
+        raise EditFileError(f"{source}: format version {version[:20]!r} is not an integer.")
     if int(version) > FORMAT_VERSION:
         raise EditFileError(
             f"{source} has format version {version}; this latentedit reads up to {FORMAT_VERSION}. Upgrade latentedit."
@@ -163,19 +185,24 @@ def _check_metadata(metadata: dict[str, str], source: Path) -> None:
         raise EditFileError(
             f"{source}: unknown latent space {metadata['space']!r}; expected one of {', '.join(SPACES)}."
         )
+    for key in JSON_METADATA:
+        _json_field(metadata, key, source)
 
 
 def _json_field(metadata: dict[str, str], key: str, source: Path) -> dict[str, Any]:
     try:
         value = json.loads(metadata.get(key) or "{}")
-    except json.JSONDecodeError:
-        raise EditFileError(f"{source}: metadata field {key!r} is not valid JSON.") from None
+    except (json.JSONDecodeError, RecursionError):
+        raise EditFileError(f"{source}: metadata field {key!r} is not valid JSON (or nests too deeply).") from None
     if not isinstance(value, dict):
         raise EditFileError(f"{source}: metadata field {key!r} must be a JSON object.")
     return value
 
 
 def _check_tensors(tensors: dict[str, torch.Tensor], where: str) -> None:
+    """Dtypes and finiteness of every tensor, and the shapes and sizes of the ones with a shared
+    meaning: a ``direction`` (also ``direction.NAME``) is one vector or one per layer, and a
+    ``strength_unit`` is one positive number no larger than MAX_STRENGTH_UNIT."""
     import torch
 
     if not tensors:
@@ -185,3 +212,14 @@ def _check_tensors(tensors: dict[str, torch.Tensor], where: str) -> None:
             raise EditFileError(f"{where}: tensor {key!r} has unsupported dtype {value.dtype}.")
         if value.dtype.is_floating_point and not bool(torch.isfinite(value).all()):
             raise EditFileError(f"{where}: tensor {key!r} contains NaN or infinite values.")
+        kind = key.partition(".")[0]
+        if kind == "direction" and value.dim() not in (1, 2):
+            raise EditFileError(f"{where}: tensor {key!r} has shape {tuple(value.shape)}; a direction is 1-D or 2-D.")
+        if kind == "strength_unit":
+            if value.dim() != 0 or not value.dtype.is_floating_point:
+                raise EditFileError(f"{where}: tensor {key!r} has shape {tuple(value.shape)}; it must be one number.")
+            if not 0 < float(value) <= MAX_STRENGTH_UNIT:
+                raise EditFileError(
+                    f"{where}: strength unit {float(value):g} is outside (0, {MAX_STRENGTH_UNIT:g}]: "
+                    "real latents spread at most about 10 along any direction."
+                )

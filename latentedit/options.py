@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from typing import Any
 
@@ -44,8 +45,8 @@ def _coerce(key: str, raw: str, kind: Any) -> Any:
             return int(raw)
         if kind is float:
             value = float(raw)
-            if value != value:
-                raise ValueError("NaN is not allowed")
+            if not math.isfinite(value):
+                raise ValueError("NaN and infinity are not allowed")
             return value
         if origin in (list, tuple):
             item = args[0] if args else str
@@ -132,8 +133,6 @@ def split_options(pairs: list[str] | None, *options_classes: type) -> list[list[
 
 def finite_number(raw: str, what: str) -> float:
     """`raw` as a finite float, or an error that quotes it after `what` (e.g. "line 3: score")."""
-    import math
-
     try:
         value = float(raw)
     except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from latentedit.errors import LatentEditError
 from latentedit.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def sample(backend: Backend, count: int, seed: int, scorer: Any = None, progress
     """`count` samples from one seeded stream; scored in batches when a scorer is given."""
     import torch
 
+    check_sample_memory(backend, count)
     z = backend.sample_z(count, seed)
     ws_parts, score_parts = [], []
     with torch.inference_mode():
@@ -48,6 +50,40 @@ def sample(backend: Backend, count: int, seed: int, scorer: Any = None, progress
             progress(min(start + BATCH, count), count)
     scores = {key: torch.cat([part[key] for part in score_parts]) for key in score_parts[0]} if score_parts else {}
     return Samples(z.cpu(), torch.cat(ws_parts), scores)
+
+
+def check_sample_memory(backend: Backend, count: int) -> None:
+    """Refuse, before allocating anything, `count` samples whose latents would not fit in memory:
+    float32 codes in Z and W+, W+ held twice while its batches are joined."""
+    need = 4 * count * (backend.z_dim + 2 * backend.num_ws * backend.w_dim)
+    free = available_memory()
+    if free is not None and need > free:
+        raise LatentEditError(
+            f"{count:,} samples would need {gib(need)} of memory for their latents; {gib(free)} is available. "
+            "Ask for fewer samples."
+        )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux's MemAvailable), or None if unknown."""
+    import os
+
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def gib(size: int) -> str:
+    """A byte count in GiB (TiB beyond 1024 GiB), for messages."""
+    return f"{size / 2**40:,.1f} TiB" if size >= 2**40 else f"{size / 2**30:,.1f} GiB"
 
 
 def seed_images(

@@ -7,14 +7,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from latentedit.errors import EditFileError
+from latentedit.errors import EditFileError, LatentEditError
 
 SUFFIX = ".safetensors"
+MAX_NAME = 200
 
 
 def home() -> Path:
-    """``$LATENTEDIT_HOME``, else ``~/.latentedit``."""
-    return Path(os.environ.get("LATENTEDIT_HOME") or Path.home() / ".latentedit")
+    """``$LATENTEDIT_HOME``, else ``~/.latentedit``: a folder, or not yet made."""
+    folder = Path(os.environ.get("LATENTEDIT_HOME") or Path.home() / ".latentedit")
+    if folder.exists() and not folder.is_dir():
+        raise LatentEditError(f"The latentedit home {folder} is a file; point LATENTEDIT_HOME at a folder.")
+    return folder
 
 
 def backend_dirname(backend_name: str) -> str:
@@ -27,9 +31,12 @@ def backend_dirname(backend_name: str) -> str:
 
 
 def check_name(name: str) -> str:
-    """Edit names become file names: letters, digits, '.', '_' and '-' only."""
+    """Edit names become file names: letters, digits, '.', '_' and '-' only, short enough for every
+    file system (names are at most 255 bytes, and the temporary file adds about 30)."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise EditFileError(f"Edit name {name!r} is not valid: use letters, digits, '.', '_' and '-'.")
+    if len(name) > MAX_NAME:
+        raise EditFileError(f"Edit name {name[:20]}... has {len(name)} characters; use at most {MAX_NAME}.")
     return name
 
 

@@ -106,7 +106,8 @@ def vector_edit(
 
 
 def check_vector_edit(edit: Edit, backend: Backend) -> None:
-    """Shapes of a vector edit against the backend; one line per mismatch."""
+    """Shapes of a vector edit against the backend, and a unit direction (its size is in
+    ``strength_unit``, which loading bounds); one line per mismatch."""
     direction = edit.tensors.get("direction")
     if direction is None or "strength_unit" not in edit.tensors:
         raise IncompatibleEditError(f"Edit {edit.name!r} is not a vector edit (needs 'direction' and 'strength_unit').")
@@ -116,6 +117,11 @@ def check_vector_edit(edit: Edit, backend: Backend) -> None:
         raise IncompatibleEditError(
             f"Edit {edit.name!r} has a direction of shape {tuple(direction.shape)}; "
             f"backend {backend.name} expects {' or '.join(str(shape) for shape in expected)} in {edit.space}."
+        )
+    norm = float(direction.double().norm())
+    if not abs(norm - 1) <= 1e-2:
+        raise IncompatibleEditError(
+            f"Edit {edit.name!r} has a direction of length {norm:g}; a vector edit's direction has length 1."
         )
 
 

@@ -34,7 +34,9 @@ def test_defaults_apply_when_nothing_is_given() -> None:
     [
         ("step=5", "Unknown option 'step'. Valid options: layers, lr, mode, reuse, steps. Did you mean 'steps'?"),
         ("steps=many", "Option steps='many': expected int"),
-        ("lr=nan", "NaN is not allowed"),
+        ("lr=nan", "NaN and infinity are not allowed"),
+        ("lr=inf", "NaN and infinity are not allowed"),
+        ("lr=-1e999", "NaN and infinity are not allowed"),
         ("reuse=maybe", "expected true or false"),
         ("steps", "must be written KEY=VALUE"),
     ],

@@ -11,7 +11,8 @@ from latentedit.commands.common import BackendOpt, JsonOpt
 from latentedit.commands.interop import export_command, import_command
 from latentedit.console import emit_json, out
 from latentedit.edits import read_header
-from latentedit.store import list_edits, resolve_edit
+from latentedit.errors import EditFileError
+from latentedit.store import home, list_edits, resolve_edit
 
 app = typer.Typer(help="List, inspect and remove learned edits (directions).", no_args_is_help=True)
 
@@ -39,11 +40,13 @@ def list_command(
         emit_json(rows)
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("name", "backend", "method", "attribute", "space", "created")
-    for row in rows:
-        method = f"[red]{row['error']}[/red]" if row["error"] else row["method"]
-        table.add_row(row["name"], row["backend"], method, row["attribute"], row["space"], row["created"])
+    for row in rows:  # cells as plain Text: names and metadata come from the files, never markup
+        method = Text(row["error"], style="red") if row["error"] else Text(row["method"])
+        cells = [Text(row[key]) for key in ("name", "backend", "attribute", "space", "created")]
+        table.add_row(*cells[:2], method, *cells[2:])
     out().print(table if rows else "No stored edits yet. Make one with `latentedit discover`.")
 
 
@@ -81,13 +84,19 @@ def rm_command(
     backend: BackendOpt = "embedded",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete a stored edit."""
+    """Delete a stored edit (a corrupt one in the store too; outside it, only an edit file)."""
     path = resolve_edit(name, backend)
-    read_header(path)
-    if not yes and not typer.confirm(f"Delete {path}?"):
+    problem = ""
+    try:
+        read_header(path)
+    except EditFileError as exc:
+        if not path.resolve().is_relative_to(home().resolve()):
+            raise
+        problem = f" ({exc})"
+    if not yes and not typer.confirm(f"Delete {path}{problem}?"):
         raise typer.Exit(1)
     path.unlink()
-    out().print(f"Removed {path}")
+    out().print(f"Removed {path}", markup=False)
 
 
 def _maybe_json(value: str) -> object:
@@ -95,6 +104,7 @@ def _maybe_json(value: str) -> object:
         return json.loads(value) if value[:1] in "{[" else value
     except json.JSONDecodeError:
         return value
+
 
 app.command("import")(import_command)
 app.command("export")(export_command)

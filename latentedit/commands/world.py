@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from latentedit.commands.common import DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
+from latentedit.commands.common import MAX_SEED, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
 from latentedit.console import emit_json, note, out, progress_bar
 from latentedit.errors import LatentEditError
 from latentedit.world.seeds import HELDOUT_SEED
@@ -33,7 +33,8 @@ def render_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for PNGs, masks/ and labels.csv.")],
     n: Annotated[int, typer.Option("--n", min=1, max=1_000_000, help="Number of faces (or pairs).")] = 16,
     seed: Annotated[
-        int, typer.Option("--seed", help="First renderer seed; the default is held out from training.")
+        int,
+        typer.Option("--seed", min=0, max=MAX_SEED, help="First renderer seed; the default is held out from training."),
     ] = HELDOUT_SEED,
     where: Annotated[str, typer.Option("--where", help="Only faces matching e.g. 'glasses=1,smile>0.5'.")] = "",
     pairs: Annotated[

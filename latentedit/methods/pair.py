@@ -46,6 +46,14 @@ class PairOptions:
     def validate(self) -> None:
         if self.space not in ("w", "w+"):
             raise OptionError(f"Option space={self.space!r}: expected w or w+.")
+        if self.calibration_samples < 2:
+            raise OptionError(
+                f"Option calibration_samples={self.calibration_samples}: need at least 2 to measure a spread."
+            )
+        if self.steps is not None and self.steps < 0:
+            raise OptionError(f"Option steps={self.steps}: expected 0 or more inversion steps (or none).")
+        if self.domain < 0:
+            raise OptionError(f"Option domain={self.domain}: the regulariser weight cannot be negative.")
         if self.average not in ("unit", "raw"):
             raise OptionError(f"Option average={self.average!r}: expected unit or raw.")
 
