@@ -12,11 +12,11 @@ import math
 import re
 import struct
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latentedit.errors import EditFileError, IncompatibleEditError, LatentEditError
+from latentedit.reproducible import created_timestamp
 
 if TYPE_CHECKING:
     import torch
@@ -49,7 +49,7 @@ class Edit:
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=created_timestamp)  # SOURCE_DATE_EPOCH if set: docs/reliability.md
     path: Path | None = None
 
     def metadata(self) -> dict[str, str]:
@@ -69,15 +69,14 @@ class Edit:
         }
 
     def save(self, path: str | Path, force: bool = False) -> Path:
-        """Write atomically; refuse to overwrite without `force`."""
-        from safetensors.torch import save_file
-
+        """Write atomically, byte-reproducibly (sorted header); refuse to overwrite without `force`."""
         from latentedit.fileio import atomic_write, check_writable
+        from latentedit.reproducible import save_safetensors
 
         target = check_writable(path, force)
         _check_tensors(self.tensors, str(target))
         tensors = {key: value.detach().to("cpu").contiguous() for key, value in self.tensors.items()}
-        atomic_write(target, lambda tmp: save_file(tensors, str(tmp), metadata=self.metadata()))
+        atomic_write(target, lambda tmp: save_safetensors(tensors, tmp, self.metadata()))
         self.path = target
         return target
 

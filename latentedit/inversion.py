@@ -222,9 +222,8 @@ def _load_cached(path: Path) -> Inversion | None:
 
 
 def _save_cached(path: Path, inversion: Inversion) -> None:
-    from safetensors.torch import save_file
-
     from latentedit.fileio import atomic_write
+    from latentedit.reproducible import save_safetensors
 
     tensors = {
         "ws": inversion.ws.contiguous(),
@@ -235,7 +234,7 @@ def _save_cached(path: Path, inversion: Inversion) -> None:
         "noises": str(len(inversion.noises)),
         "seconds": str(inversion.seconds),
     }
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    atomic_write(path, lambda tmp: save_safetensors(tensors, tmp, metadata))
 
 
 def _offset_progress(

@@ -11,11 +11,14 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import types
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +35,7 @@ from latentedit.checkpoints import (
     import_checkpoint,
     load_networks,
     read_metadata,
+    safepickle,
     save_networks,
 )
 from latentedit.checkpoints.rosinality import KeyRule, discriminator_rules, generator_rules
@@ -259,7 +263,9 @@ def _rewrite(path: Path, edit) -> Path:
         (lambda t, m: m.pop("latentedit.checkpoint"), "not a latentedit checkpoint"),
         (lambda t, m: m.update({"latentedit.checkpoint": "7"}), "version '7' is not supported"),
         (lambda t, m: m.update({"generator": "{not json"}), "not valid JSON"),
-        (lambda t, m: m.update({"generator": json.dumps({"bogus": 1})}), "generator settings are not valid"),
+        (lambda t, m: m.update({"generator": "[" * 100_000 + "]" * 100_000}), "nests JSON too deeply"),
+        (lambda t, m: m.update({"generator": json.dumps({"bogus": 1})}), "unknown generator setting 'bogus'"),
+        (lambda t, m: m.update({"generator": json.dumps({"z_dim": 8})}), "generator settings are not valid"),
     ],
 )
 def test_load_rejects_damaged_checkpoints(tmp_path: Path, nets, edit, message: str) -> None:
@@ -426,6 +432,321 @@ def test_unknown_file_type(tmp_path: Path) -> None:
     source.write_text("hello")
     with pytest.raises(CheckpointError, match="not a checkpoint latentedit knows"):
         import_checkpoint(source, tmp_path / "out.safetensors")
+
+
+# --- bounded importer: hostile pickles refused before they cost memory or leak it ----------------
+
+
+class _View:
+    """Pickles as `torch._utils._rebuild_tensor_v2/3(storage, offset, size, stride, ...)`: any view at all.
+
+    With `state`, pickle follows the rebuild with BUILD(state), i.e. `Tensor.__setstate__(state)`.
+    """
+
+    def __init__(self, storage: Any, offset: int, size: tuple[int, ...], stride: tuple[int, ...], **extra: Any) -> None:
+        self.args = (storage, offset, size, stride, False, OrderedDict())
+        self.dtype, self.state = extra.get("dtype"), extra.get("state")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.dtype is not None:
+            return (torch._utils._rebuild_tensor_v3, (*self.args, self.dtype))
+        if self.state is not None:
+            return (torch._utils._rebuild_tensor_v2, self.args, self.state)
+        return (torch._utils._rebuild_tensor_v2, self.args)
+
+
+def _contiguous(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return torch.empty(shape).stride()
+
+
+def _storage(values: torch.Tensor) -> torch.TypedStorage:
+    """A typed storage, as official pickles hold them (torch warns that the class is deprecated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return values.storage()
+
+
+def _const_view(shape: tuple[int, ...], how: str) -> _View:
+    """A view for a parameter of `shape` that reaches past its storage in the way `how` names."""
+    numel, stride = math.prod(shape), _contiguous(shape)
+    exact = _storage(torch.arange(float(numel)))
+    views = {
+        "size": lambda: _View(_storage(torch.arange(4.0)), 0, shape, stride),
+        "offset": lambda: _View(exact, 1, shape, stride),
+        "stride": lambda: _View(exact, 0, shape, tuple(2 * step for step in stride)),
+        "broadcast": lambda: _View(_storage(torch.ones(1)), 0, shape, (0,) * len(shape)),
+        "dtype": lambda: _View(exact, 0, shape, stride, dtype=torch.float64),
+        "negative stride": lambda: _View(exact, numel - 1, shape, tuple(-step for step in stride)),
+        "build": lambda: _View(exact, 0, (1,), (1,), state=(_storage(torch.arange(4.0)), 0, shape, stride)),
+        "fits": lambda: _View(_storage(torch.arange(float(numel + 3))), 3, shape, stride),
+    }
+    return views[how]()
+
+
+def _b4_params(snapshot: dict[str, Any], key: str = "G_ema") -> OrderedDict:
+    synthesis = snapshot[key].meta["state"]["_modules"]["synthesis"]
+    return synthesis.meta["state"]["_modules"]["b4"].meta["state"]["_parameters"]
+
+
+def hostile_snapshot(G: torch.nn.Module, D: torch.nn.Module, how: str) -> dict[str, Any]:
+    """A network snapshot whose synthesis.b4.const is a view of the kind `how` (see `_const_view`)."""
+    snapshot = nvidia_snapshot(G, D)
+    for key in ("G", "G_ema"):
+        _b4_params(snapshot, key)["const"] = _const_view(tuple(G.synthesis.b4.const.shape), how)
+    return snapshot
+
+
+VIEW_REFUSALS = {
+    "size": "reaches beyond its storage of 4 elements",
+    "offset": "reaches beyond its storage",
+    "stride": "reaches beyond its storage",
+    "broadcast": "reaches beyond its storage of 1 elements",
+    "dtype": "reaches beyond its storage",
+    "negative stride": "malformed stride",
+    "build": "modify a tensor after it was built",
+}
+
+
+@pytest.mark.parametrize("how", sorted(VIEW_REFUSALS))
+def test_tensor_view_beyond_its_storage_is_refused(tmp_path: Path, nets, how: str) -> None:
+    """Before: torch grew the storage and the network imported with weights from stale process memory."""
+    source = write_nvidia_pickle(tmp_path / "view.pkl", hostile_snapshot(*nets, how))
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(CheckpointError) as info:
+        import_checkpoint(source, out)
+    text = str(info.value)
+    assert VIEW_REFUSALS[how] in text and "view.pkl" in text and "\n" not in text
+    assert not out.exists()
+
+
+def test_tensor_view_inside_a_larger_storage_imports_exactly(tmp_path: Path, nets) -> None:
+    """The check is exact: a view ending on the storage's last element is fine."""
+    G = nets[0]
+    source = write_nvidia_pickle(tmp_path / "fits.pkl", hostile_snapshot(*nets, "fits"))
+    loaded = load_networks(import_checkpoint(source, tmp_path / "out.safetensors").out)
+    numel = G.synthesis.b4.const.numel()
+    expected = torch.arange(3.0, numel + 3).reshape(G.synthesis.b4.const.shape)
+    assert torch.equal(loaded.G.synthesis.b4.const, expected)
+
+
+SETTING_REFUSALS = [
+    ("mapping_kwargs.num_layers", 10**7, "mapping_kwargs.num_layers=10000000 is outside StyleGAN2's sane range"),
+    ("img_resolution", 4096, "img_resolution=4096 is outside StyleGAN2's sane range (expected a power of two"),
+    ("img_resolution", 48, "img_resolution=48 is outside"),
+    ("z_dim", 10**6, "z_dim=1000000 is outside StyleGAN2's sane range (expected an integer in 1..4096)"),
+    ("w_dim", 0, "w_dim=0 is outside"),
+    ("c_dim", -1, "c_dim=-1 is outside"),
+    ("img_channels", 10**5, "img_channels=100000 is outside"),
+    ("synthesis_kwargs.channel_max", 10**6, "synthesis_kwargs.channel_max=1000000 is outside"),
+    ("synthesis_kwargs.channel_base", True, "synthesis_kwargs.channel_base=True is outside"),
+    ("synthesis_kwargs.kernel_size", 10**4, "synthesis_kwargs.kernel_size=10000 is outside"),
+    ("synthesis_kwargs.resample_filter", [1.0] * 100, "expected a list of 1..8 finite numbers"),
+    ("synthesis_kwargs.conv_clamp", float("inf"), "synthesis_kwargs.conv_clamp=inf is outside"),
+    ("mapping_kwargs.lr_multiplier", float("nan"), "mapping_kwargs.lr_multiplier=nan is outside"),
+    ("synthesis_kwargs.bogus", 1, "unknown generator setting 'synthesis_kwargs.bogus'"),
+]
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), SETTING_REFUSALS, ids=[s[0] for s in SETTING_REFUSALS])
+def test_init_kwargs_out_of_range_are_refused_before_building(
+    tmp_path: Path, nets, setting: str, value: Any, message: str
+) -> None:
+    """Before: `mapping_kwargs.num_layers=10**7` built ten million layers, memory growing without limit."""
+    snapshot = nvidia_snapshot(*nets)
+    *sections, key = setting.split(".")
+    kwargs = snapshot["G_ema"].meta["state"]["_init_kwargs"]
+    for section in sections:
+        kwargs = kwargs[section]
+    kwargs[key] = value
+    source = write_nvidia_pickle(tmp_path / "settings.pkl", snapshot)
+    with pytest.raises(CheckpointError) as info:
+        import_checkpoint(source, tmp_path / "out.safetensors")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_discriminator_and_layout_settings_are_bounded_too(tmp_path: Path, nets) -> None:
+    snapshot = nvidia_snapshot(*nets)
+    snapshot["D"].meta["state"]["_init_kwargs"]["epilogue_kwargs"] = EasyDict(mbstd_num_channels=10**6)
+    source = write_nvidia_pickle(tmp_path / "d.pkl", snapshot)
+    with pytest.raises(CheckpointError, match=r"discriminator setting epilogue_kwargs.mbstd_num_channels=1000000"):
+        import_checkpoint(source, tmp_path / "out.safetensors")
+    path = save_networks(tmp_path / "net.safetensors", nets[0], source_format="latentedit")
+    deep = {**G_KWARGS, "mapping_kwargs": {"num_layers": 10**7}}
+    bad = _rewrite(path, lambda t, m: m.update({"generator": json.dumps(deep)}))
+    with pytest.raises(CheckpointError, match=r"mapping_kwargs.num_layers=10000000 is outside"):
+        load_networks(bad)
+
+
+def test_import_checks_tensors_against_a_meta_layout_before_allocating(
+    tmp_path: Path, nets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settings within range can still mean gigabytes (2048 px, 1024 channels): a file that does not
+    hold those tensors is refused before the real network is built."""
+    from latentedit.checkpoints import build
+
+    built: list[str] = []
+    network_class = build.network_class
+
+    def spy(kind: str) -> Any:
+        def construct(**kwargs: Any) -> torch.nn.Module:
+            built.append(torch.empty(0).device.type)
+            return network_class(kind)(**kwargs)
+
+        return construct
+
+    monkeypatch.setattr(build, "network_class", spy)
+    snapshot = nvidia_snapshot(*nets)
+    kwargs = snapshot["G_ema"].meta["state"]["_init_kwargs"]
+    kwargs["img_resolution"] = 2048
+    kwargs["synthesis_kwargs"].update(channel_base=2**20, channel_max=1024)
+    source = write_nvidia_pickle(tmp_path / "big.pkl", snapshot)
+    with pytest.raises(CheckpointError, match="missing tensor G_ema.synthesis.b1024"):
+        import_checkpoint(source, tmp_path / "out.safetensors")
+    assert built == ["meta"]
+
+
+def test_rosinality_layer_count_is_bounded_before_noise_is_drawn(tmp_path: Path, nets) -> None:
+    """36 one-element tensors once meant const noise drawn at 4M x 4M pixels."""
+    checkpoint = rosinality_checkpoint(nets[0], None)
+    g_ema = {key: value for key, value in checkpoint["g_ema"].items() if not key.startswith("noises.")}
+    g_ema.update({f"convs.{index}.conv.weight": torch.zeros(1) for index in range(4, 40)})
+    checkpoint["g_ema"] = g_ema
+    torch.save(checkpoint, tmp_path / "deep.pt")
+    with pytest.raises(CheckpointError, match=r"img_resolution=4194304 is outside StyleGAN2's sane range"):
+        import_checkpoint(tmp_path / "deep.pt", tmp_path / "out.safetensors")
+
+
+def _op(code: bytes, *args: int | str) -> bytes:
+    """One pickle opcode; ints are 1-byte or 4-byte memo indices, strs short unicode strings."""
+    out = code
+    for arg in args:
+        if isinstance(arg, str):
+            raw = arg.encode()
+            out += bytes([len(raw)]) + raw
+        else:
+            out += bytes([arg]) if code == pickle.BINGET else struct.pack("<I", arg)
+    return out
+
+
+def _s(text: str) -> bytes:
+    return _op(pickle.SHORT_BINUNICODE, text)
+
+
+def billion_laughs(depth: int = 30, width: int = 10) -> bytes:
+    """`[[[...] * width] * width] * width`, `depth` levels of one shared list: width**depth references."""
+    out = [_op(pickle.PROTO) + b"\x04", pickle.EMPTY_LIST, pickle.MEMOIZE]
+    for level in range(1, depth + 1):
+        out += [pickle.EMPTY_LIST, pickle.MARK, _op(pickle.BINGET, level - 1) * width, pickle.APPENDS, pickle.MEMOIZE]
+    return b"".join([*out, pickle.STOP])
+
+
+def deep_nesting(depth: int = 100_000) -> bytes:
+    """A list inside a list inside a list ..., `depth` levels."""
+    return b"\x80\x04" + pickle.EMPTY_LIST * depth + pickle.APPEND * (depth - 1) + pickle.STOP
+
+
+def module_cycle() -> bytes:
+    """{"G_ema": G} where G's `_modules` holds G itself: the module tree contains itself."""
+    record = [
+        b"ctorch_utils.persistence\n_reconstruct_persistent_obj\n",
+        pickle.EMPTY_DICT,
+        pickle.MARK,
+        _s("type") + _s("class") + _s("class_name") + _s("Generator") + _s("state"),
+        pickle.EMPTY_DICT + pickle.MARK + _s("_modules") + pickle.EMPTY_DICT + pickle.MEMOIZE,  # memo 1
+        pickle.SETITEMS,
+        pickle.SETITEMS,
+        pickle.TUPLE1 + pickle.REDUCE + pickle.MEMOIZE,  # memo 2: the record
+    ]
+    loop = _op(pickle.BINGET, 1) + _s("loop") + _op(pickle.BINGET, 2) + pickle.SETITEM + pickle.POP
+    head = b"\x80\x04" + pickle.EMPTY_DICT + pickle.MEMOIZE + _s("G_ema")
+    return head + b"".join(record) + pickle.SETITEM + loop + pickle.STOP
+
+
+HOSTILE_STRUCTURES = {
+    "billion laughs": (billion_laughs, "more than 1,000,000 objects when shared references are followed"),
+    "deep nesting": (deep_nesting, "nests containers more than 64 deep"),
+    "module cycle": (module_cycle, "reference cycle (an object, e.g. a module, that contains itself)"),
+    "memo bomb": (lambda: b"\x80\x04N" + _op(pickle.LONG_BINPUT, 2**31 - 1) + b".", "memo slot 2147483647"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_STRUCTURES))
+def test_hostile_pickle_structures_are_refused(tmp_path: Path, kind: str) -> None:
+    """Before: the laughs and the cycle never finished, deep nesting crashed, the memo bomb took 16 GB."""
+    build, message = HOSTILE_STRUCTURES[kind]
+    source = tmp_path / "hostile.pkl"
+    source.write_bytes(build())
+    assert source.stat().st_size < 300_000
+    with pytest.raises(UnsafePickleError) as info:
+        import_checkpoint(source, tmp_path / "out.safetensors")
+    assert message in str(info.value) and "hostile.pkl" in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_opcode_count_and_declared_lengths_are_checked_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(safepickle, "MAX_OPCODES", 1000)
+    many = tmp_path / "many.pkl"
+    many.write_bytes(b"\x80\x04" + (pickle.NONE + pickle.POP) * 500 + pickle.NONE + pickle.STOP)
+    with pytest.raises(UnsafePickleError, match="more than 1,000 pickle opcodes"):
+        import_checkpoint(many, tmp_path / "out.safetensors")
+    liar = tmp_path / "liar.pkl"  # claims 2**60 bytes follow
+    liar.write_bytes(b"\x80\x04" + pickle.BINBYTES8 + struct.pack("<Q", 2**60) + b"x" * 64 + pickle.STOP)
+    with pytest.raises(CheckpointError, match="liar.pkl: corrupt or truncated pickle"):
+        import_checkpoint(liar, tmp_path / "out.safetensors")
+
+
+def _official_persistent(module: torch.nn.Module, source: str, kwargs: dict[str, Any] | None = None) -> _Persistent:
+    """What `persistence.persistent_class` pickles for a torch 1.x module: its whole `__dict__`."""
+    children = OrderedDict((name, _official_persistent(child, source)) for name, child in module._modules.items())
+    hooks = (
+        "_backward_hooks",
+        "_forward_hooks",
+        "_forward_pre_hooks",
+        "_state_dict_hooks",
+        "_load_state_dict_pre_hooks",
+    )
+    state = {
+        "training": False,
+        "_parameters": OrderedDict(module._parameters),
+        "_buffers": OrderedDict(module._buffers),
+        "_non_persistent_buffers_set": set(),
+        **{hook: OrderedDict() for hook in hooks},
+        "_modules": children,
+        **{name: value for name, value in vars(module).items() if isinstance(value, (int, float, str))},
+        "weight_gain": np.float64(0.0625),
+        "_init_args": (),
+        "_init_kwargs": EasyDict(kwargs or {"in_channels": 8, "resample_filter": [1, 3, 3, 1], "conv_clamp": 256}),
+    }
+    return _Persistent(type(module).__name__, state, source)
+
+
+def test_limits_leave_room_for_official_size_pickles(tmp_path: Path) -> None:
+    """A 1024 px snapshot with G, G_ema and D in the official module layout (thin channels: the
+    structure, not the weight bytes, is what the limits count) stays under 2% of every limit."""
+    from latentedit.nets import Discriminator, Generator
+
+    thin = {"channel_base": 32768, "channel_max": 8}
+    g_kwargs = {**G_KWARGS, "img_resolution": 1024, "mapping_kwargs": {"num_layers": 8}, "synthesis_kwargs": thin}
+    d_kwargs = {**D_KWARGS, "img_resolution": 1024, **thin}
+    G, D = Generator(**g_kwargs), Discriminator(**d_kwargs)
+    source = "# networks.py\n" + "pass\n" * 10_000  # embedded once, shared by every module
+    snapshot = {
+        "G": _official_persistent(G, source, g_kwargs),
+        "D": _official_persistent(D, source, d_kwargs),
+        "G_ema": _official_persistent(G, source, g_kwargs),
+        "augment_pipe": None,
+        "training_set_kwargs": EasyDict(path="ffhq.zip", resolution=1024, max_size=70000, xflip=True),
+    }
+    path = write_nvidia_pickle(tmp_path / "ffhq-layout.pkl", snapshot)
+    with open(path, "rb") as handle:
+        opcodes = safepickle._scan(handle)
+    expanded, nesting = safepickle._check_structure(safepickle.load_restricted(path))
+    assert opcodes * 50 < safepickle.MAX_OPCODES, opcodes
+    assert expanded * 50 < safepickle.MAX_EXPANDED, expanded
+    assert nesting * 3 < safepickle.MAX_NESTING, nesting
+    assert import_checkpoint(path, tmp_path / "out.safetensors").resolution == 1024
 
 
 # --- rosinality ------------------------------------------------------------------------------

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from latentedit.nets import Discriminator, Generator
 from tests.helpers import one_line_error, run
-from tests.test_checkpoints import nvidia_snapshot, write_nvidia_pickle
+from tests.test_checkpoints import HOSTILE_STRUCTURES, hostile_snapshot, nvidia_snapshot, write_nvidia_pickle
 
 SMALL = {"z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 32, "img_channels": 3}
 
@@ -47,3 +48,32 @@ def test_import_refuses_overwrite_and_bad_files(cli, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "junk.pkl" in one_line_error(bad)
     missing = run(cli, "import-checkpoint", str(tmp_path / "nope.pkl"), "--out", str(tmp_path / "y.safetensors"))
     assert missing.exit_code == 2
+
+
+def _hostile(tmp_path: Path, kind: str) -> Path:
+    source = tmp_path / f"{kind.replace(' ', '-')}.pkl"
+    if kind in HOSTILE_STRUCTURES:
+        source.write_bytes(HOSTILE_STRUCTURES[kind][0]())
+        return source
+    G = Generator(**SMALL, mapping_kwargs={"num_layers": 2}, synthesis_kwargs={"channel_base": 512, "channel_max": 32})
+    snapshot = hostile_snapshot(G, None, "size") if kind == "leaky view" else nvidia_snapshot(G, None)
+    if kind == "ten million layers":
+        snapshot["G_ema"].meta["state"]["_init_kwargs"]["mapping_kwargs"]["num_layers"] = 10**7
+    return write_nvidia_pickle(source, snapshot)
+
+
+REFUSALS = {
+    "leaky view": "reaches beyond its storage",
+    "ten million layers": "mapping_kwargs.num_layers=10000000 is outside",
+    "billion laughs": "billion laughs",
+    "module cycle": "reference cycle",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSALS))
+def test_hostile_pickles_exit_2_with_one_line(cli, tmp_path: Path, kind: str) -> None:
+    out = tmp_path / "out.safetensors"
+    result = run(cli, "import-checkpoint", str(_hostile(tmp_path, kind)), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert REFUSALS[kind] in one_line_error(result)
+    assert not out.exists()

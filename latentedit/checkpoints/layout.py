@@ -16,11 +16,11 @@ from typing import Any, NamedTuple
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from latentedit.checkpoints.build import build_network
 from latentedit.errors import CheckpointError
 from latentedit.fileio import atomic_write, check_writable
+from latentedit.reproducible import save_safetensors
 
 FORMAT_KEY = "latentedit.checkpoint"
 FORMAT_VERSION = "1"
@@ -76,7 +76,7 @@ def save_networks(
     if D is not None:
         metadata["discriminator"] = _kwargs_json(D, "discriminator")
         tensors.update(_tensors(_PREFIXES["discriminator"], D))
-    return atomic_write(target, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    return atomic_write(target, lambda tmp: save_safetensors(tensors, tmp, metadata))
 
 
 def _open(path: Path) -> Any:
@@ -96,6 +96,8 @@ def _kwargs(metadata: dict[str, str], key: str, path: Path) -> dict[str, Any]:
         kwargs = json.loads(metadata[key])
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: metadata '{key}' is not valid JSON ({exc.msg}).") from exc
+    except RecursionError:
+        raise CheckpointError(f"{path}: metadata '{key}' nests JSON too deeply to be init kwargs.") from None
     if not isinstance(kwargs, dict):
         raise CheckpointError(f"{path}: metadata '{key}' must be a JSON object of init kwargs.")
     return kwargs

@@ -140,7 +140,7 @@ def _network(data: Mapping[str, Any], key: str, kind: Kind, source: Path) -> tor
     if _from_stylegan3_repo(record, kwargs):
         kwargs = _ada_generator_kwargs(kwargs) if kind == "generator" else {**_SG3_REPO_DEFAULTS, **kwargs}
     state = _state_dict(record, source)
-    return build_network(kind, kwargs, state, source=str(source), prefix=f"{key}.")
+    return build_network(kind, kwargs, state, source=str(source), prefix=f"{key}.", shapes_first=True)
 
 
 def read_nvidia_pickle(path: str | Path) -> ImportedNetworks:

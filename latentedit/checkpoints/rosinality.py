@@ -52,7 +52,7 @@ from typing import Any
 
 import torch
 
-from latentedit.checkpoints.build import ImportedNetworks, Kind, build_network
+from latentedit.checkpoints.build import ImportedNetworks, Kind, build_network, check_settings
 from latentedit.errors import CheckpointError, UnsafePickleError
 
 MAPPING_LR_MULTIPLIER = 0.01  # rosinality's Generator(lr_mlp=0.01) default; not stored in checkpoints
@@ -240,6 +240,10 @@ def convert_generator(
     if n_mlp < 1 or n_convs % 2:
         raise CheckpointError(f"{source}: the generator does not look like a rosinality StyleGAN2 generator.")
     log_size = n_convs // 2 + 2
+    # before anything is sized from them (const noise is drawn per resolution)
+    check_settings(
+        "generator", {"img_resolution": 2**log_size, "mapping_kwargs": {"num_layers": n_mlp}}, source=str(source)
+    )
     state = dict(state)
     if not any(key.startswith("noises.") for key in state):
         state.update(_seeded_noise(log_size))
@@ -279,6 +283,7 @@ def convert_discriminator(state: Mapping[str, Any], source: Path) -> tuple[dict[
     if n_blocks < 1:
         raise CheckpointError(f"{source}: the discriminator does not look like a rosinality StyleGAN2 discriminator.")
     log_size = n_blocks + 2
+    check_settings("discriminator", {"img_resolution": 2**log_size}, source=str(source))
     kernels = _blur_kernels("discriminator", log_size)
     converted = _convert(state, discriminator_rules(log_size), kernels, source, "discriminator")
     size = 2**log_size
@@ -339,11 +344,12 @@ def read_rosinality(path: str | Path) -> ImportedNetworks:
     g_kwargs, g_state, notes = convert_generator(data[g_key], latent_avg, source)
     if g_key == "g":
         notes.insert(0, "the checkpoint has no g_ema; imported g (the non-averaged generator) instead")
-    G = build_network("generator", g_kwargs, g_state, source=str(source), prefix="G.", init_buffers=_FILTERS)
+    common = {"source": str(source), "init_buffers": _FILTERS, "shapes_first": True}
+    G = build_network("generator", g_kwargs, g_state, prefix="G.", **common)
     D = None
     if isinstance(data.get("d"), Mapping):
         d_kwargs, d_state = convert_discriminator(data["d"], source)
-        D = build_network("discriminator", d_kwargs, d_state, source=str(source), prefix="D.", init_buffers=_FILTERS)
+        D = build_network("discriminator", d_kwargs, d_state, prefix="D.", **common)
     else:
         notes.append("the checkpoint has no discriminator")
     return ImportedNetworks(G, D, tuple(notes))

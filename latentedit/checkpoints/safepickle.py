@@ -5,14 +5,24 @@ file (`torch_utils.persistence`). Here every global the pickle names is looked u
 short allow-list of inert stand-ins; anything else is refused in `find_class`, i.e.
 before the pickle could call it. Persistent networks come back as `PersistentRecord`s
 (class name + pickled `__dict__`); their embedded source is kept as text, never run.
+
+Reading is bounded as well as code-free: the opcodes are counted (and memo indices checked)
+before anything is built, every tensor view must lie inside the bytes of its storage, and
+the loaded structure may not contain cycles, nest deeper than `MAX_NESTING` or reach more
+than `MAX_EXPANDED` objects when shared references are counted each time they occur (a
+"billion laughs" list of lists). docs/checkpoints.md lists the limits and real pickles' needs.
 """
 
 from __future__ import annotations
 
 import collections
 import io
+import itertools
+import os
 import pickle
+import pickletools
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +41,22 @@ class _Refused(Exception):
     """torch's weights-only loader refused a storage blob embedded in the pickle."""
 
 
+class _TooBig(Exception):
+    """The pickle exceeds one of the limits below; the message says which."""
+
+
+MAX_OPCODES = 2_000_000
+"""Pickle opcodes a file may hold (an official-layout 1024 px snapshot with G, G_ema and D: ~32,000)."""
+MAX_NESTING = 64
+"""Containers inside containers, counted from the top (that snapshot: 17)."""
+MAX_EXPANDED = 1_000_000
+"""Objects reached when every reference is followed, shared ones each time (that snapshot: ~11,400)."""
+MAX_TENSOR_DIMS = 16
+"""Dimensions of one tensor (network weights have at most 4)."""
+_MEMO_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
+_END = object()
+
+
 @dataclass
 class PersistentRecord:
     """What `torch_utils.persistence._reconstruct_persistent_obj` was asked to build."""
@@ -38,6 +64,9 @@ class PersistentRecord:
     class_name: str
     state: dict[str, Any] = field(repr=False)
     module_src: str = field(repr=False)
+
+    def __setstate__(self, state: Any) -> None:
+        raise _Malformed("an attempt to modify a persistent object after it was built")
 
 
 class _EasyDict(dict):
@@ -127,19 +156,47 @@ def _int_tuple(value: Any, what: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _refuse_build(state: Any) -> None:
+    raise _Malformed("an attempt to modify a tensor after it was built")
+
+
+def _check_view(offset: int, size: tuple[int, ...], stride: tuple[int, ...], elements: int) -> None:
+    """Refuse a view that reads past its storage (torch would grow the storage with stale memory)."""
+    if len(size) != len(stride) or len(size) > MAX_TENSOR_DIMS:
+        raise _Malformed("tensor with a malformed size or stride")
+    numel = 1
+    for extent in size:
+        numel *= extent
+    if numel == 0:
+        return
+    last = offset + sum((extent - 1) * step for extent, step in zip(size, stride, strict=True))
+    if numel > elements or last >= elements:
+        raise _Malformed(
+            f"tensor view (offset {offset}, size {list(size)}, stride {list(stride)}) "
+            f"reaches beyond its storage of {elements} elements"
+        )
+
+
 def _rebuild_tensor(storage: Any, offset: Any, size: Any, stride: Any, dtype: torch.dtype | None) -> torch.Tensor:
     if isinstance(storage, torch.TypedStorage):
         dtype = storage.dtype if dtype is None else dtype
         storage = storage._untyped_storage
     if not isinstance(storage, torch.UntypedStorage) or not isinstance(dtype, torch.dtype):
         raise _Malformed("tensor without a valid storage")
+    if dtype not in _DTYPES:
+        raise _Malformed(f"tensor of unsupported dtype {dtype}")
     if not isinstance(offset, int) or offset < 0:
         raise _Malformed("tensor with a malformed storage offset")
+    size, stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
+    _check_view(offset, size, stride, storage.nbytes() // dtype.itemsize)
     tensor = torch.empty((0,), dtype=dtype)
     try:
-        return tensor.set_(storage, offset, _int_tuple(size, "size"), _int_tuple(stride, "stride"))
+        tensor.set_(storage, offset, size, stride)
     except RuntimeError as exc:
         raise _Malformed("tensor that does not fit its storage") from exc
+    # BUILD on a tensor would call Tensor.__setstate__, i.e. set_() without the check above
+    tensor.__dict__["__setstate__"] = _refuse_build
+    return tensor
 
 
 def _rebuild_tensor_v2(
@@ -222,6 +279,7 @@ def _record_persistent(meta: Any) -> PersistentRecord:
 
 
 _DTYPE_NAMES = ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool")
+_DTYPES = frozenset(getattr(torch, name) for name in _DTYPE_NAMES)
 
 ALLOWED: dict[tuple[str, str], Any] = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _Sealed(_record_persistent),
@@ -270,17 +328,125 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise UnsafePickleError(f"{self._source}: refusing to unpickle: it uses persistent ids; nothing was run.")
 
 
+class _CappedReader:
+    """A file as pickletools sees it, where no read asks for more bytes than the file has left."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self._size = os.fstat(handle.fileno()).st_size
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._size - self._handle.tell()
+        return self._handle.read(left if n < 0 else min(n, left))
+
+    def readline(self) -> bytes:
+        return self._handle.readline()
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+
+def _scan(handle: Any) -> int:
+    """Count the opcodes before any is run, and refuse memo indices that would make the unpickler
+    allocate a memo table of that size (9 bytes of pickle can otherwise cost gigabytes)."""
+    count = 0
+    for opcode, arg, _ in pickletools.genops(_CappedReader(handle)):
+        count += 1
+        if count > MAX_OPCODES:
+            raise _TooBig(f"it holds more than {MAX_OPCODES:,} pickle opcodes (a 1024 px network snapshot: ~32,000)")
+        if opcode.name in _MEMO_PUTS and isinstance(arg, int) and not 0 <= arg <= MAX_OPCODES:
+            raise _TooBig(f"it stores to memo slot {arg}, beyond its {MAX_OPCODES:,}-opcode limit (a memory bomb)")
+    handle.seek(0)
+    return count
+
+
+def _children(value: Any) -> Iterable[Any] | None:
+    """What a container holds (dict keys and values); None for a leaf."""
+    if isinstance(value, dict):
+        return itertools.chain.from_iterable(value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return value
+    if isinstance(value, PersistentRecord):
+        return (value.state,)
+    return None
+
+
+def _check_structure(root: Any) -> tuple[int, int]:
+    """Refuse cycles, nesting beyond MAX_NESTING, and more than MAX_EXPANDED objects per reference;
+    return (objects when expanded, nesting depth) of `root`.
+
+    One depth-first pass over distinct containers (sizes and heights of shared ones are
+    remembered), so what it costs is bounded by the opcode count, however much a shared
+    reference multiplies. Every later walk over the result is then bounded by these limits.
+    It also unseals the tensors (see `_rebuild_tensor`): no BUILD can reach them any more.
+    """
+    measured: dict[int, tuple[int, int]] = {}  # id -> (objects when expanded, height)
+    too_deep = f"it nests containers more than {MAX_NESTING} deep (a network snapshot: 17)"
+    path: set[int] = set()
+    stack: list[tuple[Any, Iterator[Any], list[int]]] = []
+
+    def enter(value: Any) -> tuple[int, int] | None:
+        """(size, height) of a leaf or an already measured container, else push it and return None."""
+        if isinstance(value, torch.Tensor):
+            value.__dict__.pop("__setstate__", None)
+        children = _children(value)
+        if children is None:
+            return 1, 0
+        key = id(value)
+        if key in measured:
+            return measured[key]
+        if key in path:
+            raise _TooBig("it contains a reference cycle (an object, e.g. a module, that contains itself)")
+        if len(stack) >= MAX_NESTING:
+            raise _TooBig(too_deep)
+        path.add(key)
+        stack.append((value, iter(children), [1, 0]))
+        return None
+
+    def add(totals: list[int], size: int, height: int) -> None:
+        totals[0] += size
+        totals[1] = max(totals[1], height + 1)
+        if totals[0] > MAX_EXPANDED:
+            raise _TooBig(
+                f"it refers to more than {MAX_EXPANDED:,} objects when shared references are followed "
+                "(a 'billion laughs' structure; a 1024 px network snapshot: ~11,000)"
+            )
+        if len(stack) + totals[1] > MAX_NESTING:
+            raise _TooBig(too_deep)
+
+    first = enter(root)
+    while stack:
+        value, children, totals = stack[-1]
+        child = next(children, _END)
+        if child is _END:
+            stack.pop()
+            path.discard(id(value))
+            measured[id(value)] = (totals[0], totals[1])
+            if stack:
+                add(stack[-1][2], totals[0], totals[1])
+            continue
+        result = enter(child)
+        if result is not None:
+            add(totals, *result)
+    return first or measured[id(root)]
+
+
 def load_restricted(path: str | Path) -> Any:
-    """Unpickle `path` with the allow-list; corrupt data becomes a one-line CheckpointError."""
+    """Unpickle `path` with the allow-list and the limits; bad data becomes a one-line CheckpointError."""
     source = Path(path)
     try:
         with open(source, "rb") as handle, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*TypedStorage is deprecated.*")
-            return _RestrictedUnpickler(handle, source).load()
+            _scan(handle)
+            data = _RestrictedUnpickler(handle, source).load()
+        _check_structure(data)
+        return data
     except CheckpointError:
         raise
     except _Refused as exc:
         raise UnsafePickleError(f"{source}: refusing to unpickle: {exc} (torch weights-only loader).") from exc
+    except _TooBig as exc:
+        raise UnsafePickleError(f"{source}: refusing to unpickle: {exc}; nothing from the file was run.") from exc
     except OSError as exc:
         raise CheckpointError(f"{source}: cannot read it ({exc.strerror or exc}).") from exc
     except Exception as exc:  # a damaged pickle can fail in any of the unpickler's opcodes

@@ -32,13 +32,12 @@ def invert_command(
     """
     import json
 
-    from safetensors.torch import save_file
-
     from latentedit.fileio import atomic_write, check_writable
     from latentedit.inputs import parse_inputs
     from latentedit.inversion import Inversion, InversionOptions, invert_files
     from latentedit.loaders import load_backend
     from latentedit.options import parse_options
+    from latentedit.reproducible import save_safetensors
 
     inputs = parse_inputs(images)
     if any(entry.path is None for entry in inputs):
@@ -57,7 +56,7 @@ def invert_command(
         "backend": model.fingerprint,
         "backend_name": model.name,
     }
-    atomic_write(out_path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    atomic_write(out_path, lambda tmp: save_safetensors(tensors, tmp, metadata))
     rows = [{"file": str(p), "psnr": round(v, 2)} for p, v in zip(paths, joined.psnr, strict=True)]
     mean = sum(joined.psnr) / len(joined.psnr)
     if json_output:
