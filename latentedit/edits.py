@@ -11,6 +11,7 @@ import json
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,14 +72,21 @@ class Edit:
     def save(self, path: str | Path, force: bool = False) -> Path:
         """Write atomically, byte-reproducibly (sorted header); refuse to overwrite without `force`."""
         from latentedit.fileio import atomic_write, check_writable
-        from latentedit.reproducible import save_safetensors
 
         target = check_writable(path, force)
-        _check_tensors(self.tensors, str(target))
-        tensors = {key: value.detach().to("cpu").contiguous() for key, value in self.tensors.items()}
-        atomic_write(target, lambda tmp: save_safetensors(tensors, tmp, self.metadata()))
+        atomic_write(target, self.writer(str(target)))
         self.path = target
         return target
+
+    def writer(self, where: str = "edit") -> Callable[[Path], None]:
+        """A function writing this edit's bytes to the path it is given (for writes of several files
+        as one unit); the tensors are checked now, where names the edit in errors."""
+        from latentedit.reproducible import save_safetensors
+
+        _check_tensors(self.tensors, where)
+        tensors = {key: value.detach().to("cpu").contiguous() for key, value in self.tensors.items()}
+        metadata = self.metadata()
+        return lambda tmp: save_safetensors(tensors, tmp, metadata)
 
     @classmethod
     def load(cls, path: str | Path) -> Edit:

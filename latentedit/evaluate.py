@@ -51,7 +51,9 @@ def rescore(
     import torch
 
     from latentedit.editing import apply_edits
+    from latentedit.sampling import check_sample_memory
 
+    check_sample_memory(backend, samples)
     z_all = backend.sample_z(samples, seed)
     sums: dict[str, dict[str, float]] = {edit.name: {} for edit in edits}
     identity: dict[str, dict[str, float]] = {edit.name: {"pixel_mse": 0.0} for edit in edits}

@@ -5,6 +5,7 @@ Tensors are float NCHW in [-1, 1] (the backend convention); files are 8-bit RGB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,16 +62,20 @@ def grid(array: np.ndarray, columns: int | None = None, pad: int = 0) -> np.ndar
     return canvas
 
 
-def save_png(array: np.ndarray, path: str | Path, force: bool = False) -> Path:
-    """Write one ``[H, W, C]`` uint8 image as PNG, atomically, refusing to overwrite."""
+def png_writer(array: np.ndarray) -> Callable[[Path], None]:
+    """A function writing one ``[H, W, C]`` uint8 image as PNG to the path it is given."""
     from PIL import Image
 
-    from latentedit.fileio import atomic_write, check_writable
-
-    target = check_writable(path, force)
     mode = "RGB" if array.shape[-1] == 3 else "L"
     image = Image.fromarray(array.squeeze(-1) if mode == "L" else array, mode=mode)
-    return atomic_write(target, lambda tmp: image.save(tmp, format="PNG"))
+    return lambda path: image.save(path, format="PNG")
+
+
+def save_png(array: np.ndarray, path: str | Path, force: bool = False) -> Path:
+    """Write one ``[H, W, C]`` uint8 image as PNG, atomically, refusing to overwrite."""
+    from latentedit.fileio import atomic_write, check_writable
+
+    return atomic_write(check_writable(path, force), png_writer(array))
 
 
 def load_image(path: str | Path, resolution: int) -> np.ndarray:
@@ -100,17 +105,18 @@ def load_image(path: str | Path, resolution: int) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
-def save_gif(frames: list[np.ndarray], path: str | Path, force: bool = False, frame_ms: int = 180) -> Path:
-    """An animated GIF sweeping forth and back through `frames`, written atomically."""
+def gif_writer(frames: list[np.ndarray], frame_ms: int = 180) -> Callable[[Path], None]:
+    """A function writing an animated GIF that sweeps forth and back through `frames`."""
     from PIL import Image
 
+    sequence = [Image.fromarray(frame) for frame in frames + frames[-2:0:-1]]
+    return lambda path: sequence[0].save(
+        path, format="GIF", save_all=True, append_images=sequence[1:], duration=frame_ms, loop=0
+    )
+
+
+def save_gif(frames: list[np.ndarray], path: str | Path, force: bool = False, frame_ms: int = 180) -> Path:
+    """An animated GIF sweeping forth and back through `frames`, written atomically."""
     from latentedit.fileio import atomic_write, check_writable
 
-    target = check_writable(path, force)
-    sequence = [Image.fromarray(frame) for frame in frames + frames[-2:0:-1]]
-    return atomic_write(
-        target,
-        lambda tmp: sequence[0].save(
-            tmp, format="GIF", save_all=True, append_images=sequence[1:], duration=frame_ms, loop=0
-        ),
-    )
+    return atomic_write(check_writable(path, force), gif_writer(frames, frame_ms))

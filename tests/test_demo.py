@@ -19,7 +19,7 @@ def tiny_world(tiny_backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     weights = tmp_path / "weights"
     save_networks(weights / GAN, tiny_backend.G, tiny_backend.D, source_format="latentedit")
     monkeypatch.setenv("LATENTEDIT_WEIGHTS", str(weights))
-    monkeypatch.setattr(demo, "DEMO_SAMPLES", 300)
+    monkeypatch.setattr(demo, "DEMO_SAMPLES", 500)  # InterFaceGAN keeps 2%: 10 per class
     monkeypatch.setattr(demo, "DEMO_INVERSION_STEPS", 3)
     monkeypatch.setattr(demo, "DEMO_RESCORE_SAMPLES", 20)
 
@@ -29,7 +29,7 @@ def test_demo_learns_edits_a_held_out_photo_and_rescores(cli, tiny_world, tmp_pa
     result = run(cli, "demo", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert {"photo.png", "photo_yaw_sweep.png", "photo_yaw_sweep.gif"} <= {p.name for p in out.iterdir()}
-    assert "Learned 'yaw' from 300 samples" in result.stdout
+    assert "Learned 'yaw' from 500 samples" in result.stdout
     assert "Target yaw" in result.stdout and "background_hue" in result.stdout
 
 
@@ -58,3 +58,23 @@ def test_without_the_world_gan_the_demo_says_so_and_draws_random_samples(
     assert result.exit_code == 0, result.output
     assert "RANDOMLY INITIALISED" in result.output
     assert (tmp_path / "demo" / "samples-random-64.png").is_file()
+
+
+def test_an_interrupted_demo_leaves_nothing_that_blocks_the_next(cli, tiny_world, tmp_path: Path, monkeypatch) -> None:
+    from latentedit import evaluate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "demo"
+    monkeypatch.setattr(evaluate, "rescore", interrupted)  # Ctrl-C during the last stage
+    assert run(cli, "demo", "--out", str(out)).exit_code == 130
+    assert not out.exists() or not any(out.iterdir())
+    monkeypatch.undo()
+    tiny = tmp_path / "weights"
+    monkeypatch.setenv("LATENTEDIT_WEIGHTS", str(tiny))
+    monkeypatch.setattr(demo, "DEMO_SAMPLES", 500)
+    monkeypatch.setattr(demo, "DEMO_INVERSION_STEPS", 3)
+    monkeypatch.setattr(demo, "DEMO_RESCORE_SAMPLES", 20)
+    again = run(cli, "demo", "--out", str(out))
+    assert again.exit_code == 0, again.output

@@ -62,3 +62,17 @@ def test_show_missing_edit_is_exit_2(cli) -> None:
     result = run(cli, "directions", "show", "nothing", "--backend", "random:32")
     assert result.exit_code == 2
     assert "No edit named 'nothing'" in one_line_error(result)
+
+
+def test_show_prints_metadata_as_text_never_as_markup(cli, tiny_backend) -> None:
+    from latentedit_sefa import SeFa
+    from latentedit_sefa.method import SeFaOptions
+
+    from latentedit.api import DiscoverRequest, no_progress
+    from latentedit.store import edit_path
+
+    request = DiscoverRequest(name="marked", attr="[red]x:smile:")
+    edit = SeFa().discover(tiny_backend, request, SeFaOptions(), no_progress)
+    edit.save(edit_path("marked", tiny_backend.name))
+    shown = run(cli, "directions", "show", "marked", "--backend", "random:32")
+    assert shown.exit_code == 0 and "[red]x:smile:" in shown.stdout

@@ -69,8 +69,8 @@ def apply(
 
     from latentedit.editing import plan_edits, prepare_subjects, render
     from latentedit.edits import Edit
-    from latentedit.fileio import check_writable
-    from latentedit.images import grid, save_gif, save_png
+    from latentedit.fileio import atomic_write_group, check_writable
+    from latentedit.images import gif_writer, grid, png_writer
     from latentedit.inputs import parse_inputs, parse_strength_range
     from latentedit.inversion import InversionOptions
     from latentedit.loaders import load_backend
@@ -115,17 +115,12 @@ def apply(
         first, second = targets[subject.name]
         if strengths:
             frames = [render(model, subject, frame_plan, **method_inputs) for frame_plan in sweeps]
-            files = [
-                save_png(grid(np.stack(frames), columns=len(frames), pad=2), first, force),
-                save_gif(frames, second, force),
-            ]
+            writers = [png_writer(grid(np.stack(frames), columns=len(frames), pad=2)), gif_writer(frames)]
         else:
             edited = render(model, subject, plan, **method_inputs)
             panels = [panel for panel in (subject.source, render(model, subject, []), edited) if panel is not None]
-            files = [
-                save_png(edited, first, force),
-                save_png(grid(np.stack(panels), columns=len(panels), pad=2), second, force),
-            ]
+            writers = [png_writer(edited), png_writer(grid(np.stack(panels), columns=len(panels), pad=2))]
+        files = atomic_write_group(list(zip((first, second), writers, strict=True)), force)  # both or neither
         report.append({"input": subject.name, "psnr": subject.psnr, "files": [str(path) for path in files]})
     if json_output:
         emit_json({"backend": model.name, "edits": [[i.edit.name, i.strength] for i in plan], "results": report})

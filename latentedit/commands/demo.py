@@ -15,7 +15,7 @@ DEMO_ATTRIBUTE = "yaw"
 """Head turn: the edit the shipped generator makes most cleanly. From 3,000 samples at strength
 3 it moves yaw by 0.45 of its range with 0.06 mean change of the other attributes; InterFaceGAN's
 glasses and smile directions move their targets as far but change the others by 0.13-0.16
-(docs/results.md, "Session 10")."""
+(docs/results.md, "InterFaceGAN and pair-direction")."""
 DEMO_METHOD = "interfacegan"
 DEMO_SAMPLES = 3000
 DEMO_INVERSION_STEPS = 300
@@ -70,11 +70,14 @@ def _sample_grid(backend, out_dir: Path) -> None:
 
 
 def _full_demo(backend, out_dir: Path, force: bool, quiet: bool) -> None:
+    import tempfile
+
     import numpy as np
 
     from latentedit.editing import prepare_subjects, render
     from latentedit.evaluate import off_target, rescore
-    from latentedit.images import grid, save_gif, save_png
+    from latentedit.fileio import atomic_write_group
+    from latentedit.images import gif_writer, grid, png_writer, save_png
     from latentedit.inputs import Input
     from latentedit.inversion import InversionOptions
     from latentedit.labels import scorer_for
@@ -94,26 +97,28 @@ def _full_demo(backend, out_dir: Path, force: bool, quiet: bool) -> None:
             parse_options(method_cls.Options),
             progress,
         )
-    stored = edit.save(edit_path(edit.name, backend.name), force=force)
     record = sample_attributes(HELDOUT_SEED + DEMO_PHOTO_OFFSET)
-    photo = out_dir / PHOTO
-    out_dir.mkdir(parents=True, exist_ok=True)
     image, _ = render_face(record)
-    save_png(image, photo, force=True)
-    with progress_bar("2/3 inverting the photo", quiet) as progress:
+    with tempfile.TemporaryDirectory() as scratch, progress_bar("2/3 inverting the photo", quiet) as progress:
+        source = Path(scratch) / PHOTO
+        save_png(image, source)
         inversion = InversionOptions(steps=DEMO_INVERSION_STEPS)
-        [subject] = prepare_subjects(backend, [Input("photo", path=photo)], inversion, progress)
+        [subject] = prepare_subjects(backend, [Input("photo", path=source)], inversion, progress)
     frames = [render(backend, subject, [(edit, strength)]) for strength in SWEEP]
-    strip = save_png(
-        grid(np.stack([subject.source, *frames]), columns=len(frames) + 1, pad=2),
-        out_dir / STRIP,
-        force=True,
-    )
-    gif = save_gif(frames, out_dir / GIF, force=True)
     with progress_bar(f"3/3 re-scoring {DEMO_RESCORE_SAMPLES} samples", quiet) as progress:
         report = rescore(
             backend, [edit], scorer_for(backend), samples=DEMO_RESCORE_SAMPLES, strength=3.0, progress=progress
         )
+    # Written last and as one unit: a demo that fails or is interrupted leaves nothing that blocks the next.
+    photo, strip, gif, stored = atomic_write_group(
+        [
+            (out_dir / PHOTO, png_writer(image)),
+            (out_dir / STRIP, png_writer(grid(np.stack([subject.source, *frames]), columns=len(frames) + 1, pad=2))),
+            (out_dir / GIF, gif_writer(frames)),
+            (edit_path(edit.name, backend.name), edit.writer()),
+        ],
+        force,
+    )
     cells = report["rescoring"][edit.name]
     console = out()
     console.print(

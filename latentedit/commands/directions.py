@@ -68,13 +68,14 @@ def show_command(
         emit_json(document)
         return
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table("field", "value", show_header=False)
-    table.add_row("path", str(path))
+    table = Table("field", "value", show_header=False)  # values as plain Text: they come from the file
+    table.add_row("path", Text(str(path)))
     for key, value in metadata.items():
-        table.add_row(key, value)
+        table.add_row(Text(key), Text(value))
     for key, info in document["tensors"].items():
-        table.add_row(f"tensor {key}", f"{info['dtype']} {info['shape']}")
+        table.add_row(Text(f"tensor {key}"), Text(f"{info['dtype']} {info['shape']}"))
     out().print(table)
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, QuietOpt
+from latentedit.commands.common import MAX_SEED, BackendOpt, DeviceOpt, ForceOpt, JsonOpt, QuietOpt
 from latentedit.commands.plugin_params import Declared, PluginCommand, flags_given, merge, refuse_unused
 from latentedit.console import emit_json, out, progress_bar
 from latentedit.errors import LatentEditError
@@ -44,7 +44,9 @@ def evaluate(
     directions: Annotated[list[str], typer.Option("--dir", "-d", help="Edit name or file (repeatable).")],
     samples: Annotated[int, typer.Option("--samples", min=10, help="Generated samples to edit and re-score.")] = 2000,
     strength: Annotated[float, typer.Option("--strength", "-s", help="Strength in standard deviations.")] = 3.0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the evaluation samples.")] = EVALUATION_SEED,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seed of the evaluation samples.")
+    ] = EVALUATION_SEED,
     force: ForceOpt = False,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latentedit.api import Progress, no_progress
+from latentedit.api import EVALUATION_SEED, Progress, no_progress
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 LAMBDAS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 EPSILONS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
-EVALUATION_SEED = 424_242
 BATCH = 16
 
 _SRGB_TO_XYZ = (
