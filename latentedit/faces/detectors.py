@@ -45,13 +45,6 @@ class Detection(NamedTuple):
     landmarks: np.ndarray
 
 
-def detector_names() -> list[str]:
-    """Names of the registered face detectors."""
-    from latentedit.plugins import get_plugins
-
-    return get_plugins().face_detectors.names()
-
-
 def load_detector(name: str | None = None) -> DetectorFn:
     """The detector registered as ``name`` (None: the only one, or the first by name), or a one-line
     error that says how to get one."""

@@ -98,7 +98,7 @@ def fit_similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.concatenate([linear, shift[..., None]], axis=-1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Template:
     """Where a generator's crops put the five landmarks: ``points`` in unit crop coordinates
     ([5, 2], a missing nose as NaN), or None for FFHQ's procedure; ``size``: the crop side its
@@ -128,12 +128,6 @@ class Template:
         corners = (_features(landmarks @ inverse[:, :2].T + inverse[:, 2]) @ self.correction).reshape(4, 2)
         square = fit_similarity(UNIT_CORNERS, corners)
         return (UNIT_CORNERS @ square[:, :2].T + square[:, 2]) @ matrix[:, :2].T + matrix[:, 2]
-
-    def describe(self) -> dict[str, object]:
-        """JSON-ready: the name, and the points where the template has them."""
-        if self.points is None:
-            return {"name": self.name, "procedure": "ffhq"}
-        return {"name": self.name, "points": [None if np.isnan(p).any() else p.tolist() for p in self.points]}
 
 
 FFHQ = Template("ffhq", size=1024)
