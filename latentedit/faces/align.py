@@ -139,7 +139,7 @@ def _cut_and_pad(
     after = (high[0] - box[2], high[1] - box[3])
     if max(*before, *after) <= border - 4:
         return image, to_work
-    least = round(side * 0.3)
+    least = max(round(side * 0.3), 1)
     left, top = max(before[0], least), max(before[1], least)
     right, bottom = max(after[0], least), max(after[1], least)
     padded = _pad_softly(np.asarray(image.convert("RGB")), (left, top, right, bottom), side)
