@@ -7,10 +7,12 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from benchmarks.face_alignment import alignment_case, content_shift, summary
 from latentedit.faces import LandmarksError
 from latentedit.faces.align import align, apply_affine
+from latentedit.faces.photo import read_photo
 from latentedit.faces.scenes import place_face, similarity
 from latentedit.faces.templates import FFHQ, Template, embedded_template, load_template, rendered_landmarks
 from latentedit.world.attributes import sample_attributes, with_attribute
@@ -144,3 +146,15 @@ def test_template_files(tmp_path) -> None:
         load_template(str(path))
     with pytest.raises(LandmarksError, match="Unknown template 'ffhk'"):
         load_template("ffhk")
+
+
+def test_photos_are_read_upright(tmp_path) -> None:
+    pixels = np.zeros((20, 30, 3), np.uint8)
+    pixels[:, :5] = 255  # a white strip down the stored image's left edge
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6  # EXIF orientation: turn 90 degrees clockwise to view
+    image.save(tmp_path / "phone.png", exif=exif)
+    upright = read_photo(tmp_path / "phone.png")
+    assert upright.shape == (30, 20, 3)
+    assert upright[:5].min() == 255 and upright[5:].max() == 0  # the strip is now along the top
