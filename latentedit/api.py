@@ -17,7 +17,7 @@ from __future__ import annotations
 from latentedit.backend import Backend, BackendSpec
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, QuietOpt
 from latentedit.console import emit_json, out
-from latentedit.editing import apply_edits
+from latentedit.editing import apply_edit, apply_edits
 from latentedit.edits import Edit, check_strength, read_header
 from latentedit.errors import (
     BadImageError,
@@ -71,24 +71,20 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "BackendOpt",
-    "DeviceOpt",
-    "ForceOpt",
-    "JsonOpt",
-    "QuietOpt",
-    "emit_json",
-    "out",
-    "resolve_edit",
     "Analysis",
     "Backend",
+    "BackendOpt",
     "BackendSpec",
     "BadImageError",
+    "DeviceOpt",
     "DiscoverRequest",
     "EVALUATION_SEED",
     "Edit",
     "FaceDetectorSpec",
+    "ForceOpt",
     "IncompatibleEditError",
     "InversionOptions",
+    "JsonOpt",
     "LatentEditError",
     "LatentEditWarning",
     "Method",
@@ -96,9 +92,11 @@ __all__ = [
     "OptionError",
     "Param",
     "Progress",
+    "QuietOpt",
     "Samples",
     "ScorerSpec",
     "VectorMethod",
+    "apply_edit",
     "apply_edits",
     "atomic_write",
     "check_attribute",
@@ -107,6 +105,7 @@ __all__ = [
     "check_writable",
     "conditional_direction",
     "describe_layers",
+    "emit_json",
     "folder_codes",
     "from_uint8",
     "grid",
@@ -120,6 +119,7 @@ __all__ = [
     "off_target",
     "option",
     "options_dict",
+    "out",
     "pairs_from_folder",
     "parse_layers",
     "parse_options",
@@ -127,6 +127,7 @@ __all__ = [
     "read_header",
     "read_label_table",
     "rescore",
+    "resolve_edit",
     "sample",
     "save_png",
     "scorer_for",

@@ -215,7 +215,8 @@ def test_discover_writes_a_valid_edit(tiny_backend, bright: Path, tmp_path: Path
     assert float(loaded.tensors["direction"].norm()) == pytest.approx(1.0, abs=1e-5)
     assert [step for step, _, _ in seen] == [1, 2, 3] and {"loss_adv", "loss_fc"} <= seen[-1][2]
     metrics = loaded.metrics
-    assert metrics["steps"] == 3 and metrics["positives"] == 6 and metrics["seconds"] > 0
+    assert metrics["steps"] == 3 and metrics["positives"] == 6
+    assert "seconds" not in metrics  # wall-clock time would make the file differ between identical runs
     assert 0 <= metrics["assessor_accuracy"] <= 1 and metrics["loss_fc"] > 0 and metrics["loss_adv"] > 0
     assert set(metrics["loss_fc_layers"]) == {"b16.conv0", "b16.conv1", "b32.conv0", "b32.conv1"}
     assert loaded.params["fc_layers"] == list(metrics["loss_fc_layers"]) and loaded.params["layer_weights"] == [1.0] * 4

@@ -20,6 +20,7 @@ EPOCH_ISO = "2023-11-14T22:13:20+00:00"
 DISCOVERIES = {
     "sefa": ["--method", "sefa"],
     "interfacegan": ["--method", "interfacegan", "--attr", "brightness", "--samples", "100", "-o", "ratio=0.2"],
+    "localstyle": ["--method", "localstyle", "-o", "k=3", "-o", "samples=6", "-o", "layer=b16.conv1"],
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -127,17 +128,23 @@ def discover(
         orthogonal_to=[Edit.load(resolve_edit(other, model.name)) for other in orthogonal_to or []],
         extras=resolve_values(wanted, declared, model),
     )
+    started = time.perf_counter()
     with progress_bar(f"discover {method}", quiet or json_output) as progress:
         edit = method_cls().discover(model, request, parsed, progress)
+    seconds = round(time.perf_counter() - started, 1)  # reported, not stored: files stay byte-reproducible
     path = edit.save(target, force=force)
     if preview is not None:
         preview = method_cls().preview(model, edit, preview, force=force)
     if json_output:
         document = {"name": edit.name, "path": str(path), "method": edit.method, "metadata": edit.metadata()}
+        document["seconds"] = seconds
         emit_json({**document, "preview": str(preview) if preview else None})
     elif not quiet:
         metrics = ", ".join(f"{key}={short_metric(value)}" for key, value in edit.metrics.items())
-        out().print(f"Saved edit [bold]{edit.name}[/bold] ({edit.method}, {edit.space}) to {path}\n{metrics}")
+        from rich.markup import escape
+
+        saved = f"({edit.method}, {edit.space}) to {escape(str(path))} in {seconds:g} s"
+        out().print(f"Saved edit [bold]{edit.name}[/bold] {saved}\n{escape(metrics)}")
 
 
 def _pairs(firsts: list[Path], seconds: list[str], folder: Path | None) -> list[tuple[Path, Path]]:

@@ -156,11 +156,9 @@ class FEditNet(VectorMethod):
     )
 
     def discover(self, backend: Backend, request: DiscoverRequest, options: Any, progress: Progress) -> Edit:
-        import time
 
         from latentedit.api import sample, sha256_file
 
-        started = time.perf_counter()
         request.require(self.name, "positives")
         scorer = self._tuning_scorer(backend, request) if options.tune_weights else None
         positives, files = load_positives(request.positives, backend.resolution, backend.device)
@@ -182,7 +180,7 @@ class FEditNet(VectorMethod):
             progress(offset + step, total, **values)
 
         training = train_direction(backend, positives, options, layers, weights, request.seed, options.steps, report)
-        metrics.update(training.metrics, positives=len(files), seconds=round(time.perf_counter() - started, 2))
+        metrics.update(training.metrics, positives=len(files))
         return vector_edit(
             method=self.name,
             name=request.name,

@@ -126,7 +126,6 @@ class LocalStyle(Method):
         return catalog_picture(backend, edit, path, force=force)
 
     def discover(self, backend: Backend, request: DiscoverRequest, options: Any, progress: Progress) -> Edit:
-        import time
 
         import torch
 
@@ -142,7 +141,6 @@ class LocalStyle(Method):
             if options.auto_label
             else None
         )
-        started = time.perf_counter()
         with torch.inference_mode():
             ws = backend.mapping(backend.sample_z(count, request.seed))
         catalog = build_catalog(
@@ -168,7 +166,6 @@ class LocalStyle(Method):
             )
             metrics.update({f"iou_{part}": iou for part, iou in ious.items()})
             labels = {**found, **labels}
-        metrics["seconds"] = round(time.perf_counter() - started, 2)
         params = {
             **options_dict(options),
             "layer": catalog.layer,  # resolved: "auto" would name other layers on another backend
