@@ -10,7 +10,8 @@ and, with ``--json PATH``, writes one report, atomically:
      "results": {...what the benchmark measured...},
      "seconds": 812.4}
 
-``--threads N`` sets torch's CPU threads (timings depend on it; the report records it), and
+``--threads N`` sets torch's CPU threads through latentedit's thread policy (timings depend on
+it; the report records it; default: the cores this process may use), and
 benchmarks that keep inputs between runs (rendered pairs, picked positives) take ``--work DIR``.
 """
 
@@ -40,7 +41,7 @@ def parser(doc: str | None, work: str | None = None) -> argparse.ArgumentParser:
     prog = f"python -m {spec.name}" if spec is not None else None
     made = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     made.add_argument("--json", type=Path, metavar="PATH", help="also write the report to PATH (benchmarks/common.py)")
-    made.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own)")
+    made.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: the cores it may use)")
     if work is not None:
         made.add_argument(
             "--work", type=Path, default=Path(work), metavar="DIR", help=f"inputs kept between runs (default: {work})"
@@ -49,11 +50,12 @@ def parser(doc: str | None, work: str | None = None) -> argparse.ArgumentParser:
 
 
 def set_threads(threads: int | None) -> None:
-    """Give torch `threads` CPU threads (None: leave torch's default)."""
-    if threads:
-        import torch
+    """Apply latentedit's thread policy with `threads` (None: the policy's own choice, from
+    LATENTEDIT_THREADS, OMP_NUM_THREADS or the cores this process may use; latentedit/threads.py)."""
+    from latentedit.threads import apply_thread_policy, request_threads
 
-        torch.set_num_threads(threads)
+    request_threads(threads)
+    apply_thread_policy()
 
 
 def machine() -> dict[str, Any]:
