@@ -14,6 +14,7 @@ from latentedit.errors import BadImageError
 if TYPE_CHECKING:
     import numpy as np
     import torch
+    from PIL import Image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 MAX_PIXELS = 64_000_000
@@ -78,24 +79,32 @@ def save_png(array: np.ndarray, path: str | Path, force: bool = False) -> Path:
     return atomic_write(check_writable(path, force), png_writer(array))
 
 
+def read_rgb(path: str | Path, what: str = "Image") -> Image.Image:
+    """Any Pillow-readable image as an upright RGB Pillow image (EXIF orientation applied, as a
+    viewer shows it), or one `BadImageError` line; bounded by `MAX_PIXELS` against decompression bombs."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    source = Path(path)
+    if not source.is_file():
+        raise BadImageError(f"{what} {source} not found.")
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(source) as opened:
+            opened.load()
+            return ImageOps.exif_transpose(opened).convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise BadImageError(f"{source} is not a readable image ({type(exc).__name__}: {exc}).") from None
+
+
 def load_image(path: str | Path, resolution: int) -> np.ndarray:
     """Read any Pillow-readable image as RGB ``[resolution, resolution, 3]`` uint8.
 
     Non-square images are centre-cropped to a square, then resized with Lanczos.
     """
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    source = Path(path)
-    if not source.is_file():
-        raise BadImageError(f"Image {source} not found.")
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    try:
-        with Image.open(source) as opened:
-            opened.load()
-            image = opened.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise BadImageError(f"{source} is not a readable image ({type(exc).__name__}: {exc}).") from None
+    image = read_rgb(path)
     width, height = image.size
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2

@@ -60,21 +60,16 @@ def test_without_the_world_gan_the_demo_says_so_and_draws_random_samples(
     assert (tmp_path / "demo" / "samples-random-64.png").is_file()
 
 
-def test_an_interrupted_demo_leaves_nothing_that_blocks_the_next(cli, tiny_world, tmp_path: Path, monkeypatch) -> None:
+def test_an_interrupted_demo_leaves_nothing_that_blocks_the_next(cli, tiny_world, tmp_path: Path) -> None:
     from latentedit import evaluate
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     out = tmp_path / "demo"
-    monkeypatch.setattr(evaluate, "rescore", interrupted)  # Ctrl-C during the last stage
-    assert run(cli, "demo", "--out", str(out)).exit_code == 130
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate, "rescore", interrupted)  # Ctrl-C during the last stage
+        assert run(cli, "demo", "--out", str(out)).exit_code == 130
     assert not out.exists() or not any(out.iterdir())
-    monkeypatch.undo()
-    tiny = tmp_path / "weights"
-    monkeypatch.setenv("LATENTEDIT_WEIGHTS", str(tiny))
-    monkeypatch.setattr(demo, "DEMO_SAMPLES", 500)
-    monkeypatch.setattr(demo, "DEMO_INVERSION_STEPS", 3)
-    monkeypatch.setattr(demo, "DEMO_RESCORE_SAMPLES", 20)
     again = run(cli, "demo", "--out", str(out))
     assert again.exit_code == 0, again.output

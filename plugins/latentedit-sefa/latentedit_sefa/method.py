@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from latentedit.api import OptionError, VectorMethod, option, options_dict, vector_edit
+from latentedit.api import OptionError, VectorMethod, option, options_dict, parse_layers, vector_edit
 
 if TYPE_CHECKING:
     import torch
@@ -42,25 +42,6 @@ class SeFaOptions:
             raise OptionError(f"Option component={self.component}: must be 0 or more.")
         if self.samples < 2:
             raise OptionError(f"Option samples={self.samples}: need at least 2 to calibrate strength.")
-
-
-def parse_layers(text: str, num_ws: int) -> list[int]:
-    """'all' | '0-3' | '0,2,5' -> sorted W+ indices, checked against the backend."""
-    if text.strip().lower() == "all":
-        return list(range(num_ws))
-    chosen: set[int] = set()
-    try:
-        for part in text.split(","):
-            start, _, end = part.strip().partition("-")
-            chosen.update(range(int(start), int(end or start) + 1))
-    except ValueError:
-        raise OptionError(
-            f"Option layers={text!r}: expected 'all', a range like '0-3' or a list like '0,2,5'."
-        ) from None
-    bad = sorted(index for index in chosen if not 0 <= index < num_ws)
-    if bad or not chosen:
-        raise OptionError(f"Option layers={text!r}: indices must lie in 0..{num_ws - 1} for this backend.")
-    return sorted(chosen)
 
 
 def stacked_layers(names: list[str], ws_indices: list[int], chosen: list[int], affines: str) -> list[int]:
