@@ -33,6 +33,7 @@ from latentedit.commands import (
     generate,
     invert,
     listing,
+    studio,
     world,
 )
 from latentedit.errors import LatentEditError
@@ -201,6 +202,7 @@ app.command("evaluate", rich_help_panel=LEARN)(evaluate.evaluate_command)
 app.command("invert", rich_help_panel=USE)(invert.invert_command)
 app.command("align", rich_help_panel=USE)(align.align_command)
 app.command("generate", rich_help_panel=USE)(generate.generate_command)
+app.command("studio", rich_help_panel=USE)(studio.studio_command)
 app.command("import-checkpoint", rich_help_panel=USE)(checkpoint.import_checkpoint_command)
 app.add_typer(directions.app, name="directions", rich_help_panel=INSPECT)
 app.add_typer(world.app, name="world", rich_help_panel=USE)
