@@ -6,6 +6,7 @@ Tensors are float NCHW in [-1, 1] (the backend convention); files are 8-bit RGB.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,10 +80,43 @@ def save_png(array: np.ndarray, path: str | Path, force: bool = False) -> Path:
     return atomic_write(check_writable(path, force), png_writer(array))
 
 
+MAX_PIXELS_TEXT = "64 megapixels (8000 x 8000)"
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo as a viewer shows it: upright uint8 RGB ``pixels`` [H, W, 3], the file's ``format``
+    (Pillow's name: JPEG, PNG, ...), its EXIF without the orientation tag (the pixels are upright
+    now) and the ICC profile the pixels are in (None: sRGB assumed)."""
+
+    pixels: np.ndarray
+    format: str | None = None
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+
+
 def read_rgb(path: str | Path, what: str = "Image") -> Image.Image:
     """Any Pillow-readable image as an upright RGB Pillow image (EXIF orientation applied, as a
-    viewer shows it), or one `BadImageError` line; bounded by `MAX_PIXELS` against decompression bombs."""
+    viewer shows it), or one `BadImageError` line; see `read_photo_file` for what is checked."""
+    from PIL import Image
+
+    photo = read_photo_file(path, what)
+    return Image.fromarray(photo.pixels)
+
+
+def read_photo_file(path: str | Path, what: str = "Image") -> Photo:
+    """Read an image file upright as 8-bit RGB with its EXIF and ICC profile, or one `BadImageError` line.
+
+    Bounded by `MAX_PIXELS` (decompression bombs, and photos larger than any generator needs);
+    16-bit images are scaled to 8 bits (not clipped); CMYK is converted through its ICC profile
+    when it has one; an animated image gives its first frame, with a `LatentEditWarning` saying so.
+    """
+    import warnings
+
+    import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from latentedit.errors import LatentEditWarning
 
     source = Path(path)
     if not source.is_file():
@@ -90,10 +124,78 @@ def read_rgb(path: str | Path, what: str = "Image") -> Image.Image:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(source) as opened:
+            width, height = opened.size
+            if width * height > MAX_PIXELS:
+                raise Image.DecompressionBombError("too large")
+            frames = getattr(opened, "n_frames", 1)
+            if frames > 1:
+                opened.seek(0)
+                warnings.warn(
+                    LatentEditWarning(f"{source} is animated ({frames} frames); using the first frame."), stacklevel=2
+                )
             opened.load()
-            return ImageOps.exif_transpose(opened).convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+            exif = opened.getexif()
+            upright = ImageOps.exif_transpose(opened)
+            icc = upright.info.get("icc_profile") or None
+            pixels, icc = _to_rgb8(upright, icc)
+            exif.pop(0x0112, None)
+            return Photo(np.ascontiguousarray(pixels), opened.format, exif.tobytes() if len(exif) else None, icc)
+    except Image.DecompressionBombError:
+        raise BadImageError(
+            f"{source} is {width} x {height} pixels; the limit is {MAX_PIXELS_TEXT}. Shrink it first."
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise BadImageError(f"{source} is not a readable image ({type(exc).__name__}: {exc}).") from None
+
+
+def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, bytes | None]:
+    """8-bit RGB pixels of any mode, and the ICC profile they are in: 16- and 32-bit images scaled
+    by their depth (Pillow's RGB conversion would clip them to white), CMYK through its profile."""
+    import numpy as np
+
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        grey = np.clip(np.rint(values / top * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2), None
+    if image.mode == "CMYK" and icc is not None:
+        from io import BytesIO
+
+        from PIL import ImageCms
+
+        try:
+            profile = ImageCms.ImageCmsProfile(BytesIO(icc))
+            converted = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            return np.asarray(converted, dtype=np.uint8), None
+        except (ImageCms.PyCMSError, OSError):
+            pass
+    if image.mode == "CMYK":
+        icc = None  # a CMYK profile does not describe the RGB pixels
+    return np.asarray(image.convert("RGB"), dtype=np.uint8), icc
+
+
+def photo_writer(array: np.ndarray, like: Photo, same_format: bool) -> Callable[[Path], None]:
+    """A function writing ``array`` (uint8 [H, W, 3]) with ``like``'s EXIF and ICC profile, as PNG
+    or (``same_format``) in ``like``'s format where it is JPEG, PNG, WebP or TIFF."""
+    from PIL import Image
+
+    image = Image.fromarray(array, mode="RGB")
+    kind = photo_format(like, same_format)
+    extra: dict[str, object] = {"quality": 95} if kind in ("JPEG", "WEBP") else {}
+    if like.exif:
+        extra["exif"] = like.exif
+    if like.icc_profile:
+        extra["icc_profile"] = like.icc_profile
+    return lambda path: image.save(path, format=kind, **extra)
+
+
+SAME_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif"}
+"""Formats an edited photo can be written in as its own (others, such as GIF, become PNG)."""
+
+
+def photo_format(like: Photo, same_format: bool) -> str:
+    """The format an edited photo is written in: PNG, or its own where that is in `SAME_FORMATS`."""
+    return like.format if same_format and like.format in SAME_FORMATS else "PNG"
 
 
 def load_image(path: str | Path, resolution: int) -> np.ndarray:

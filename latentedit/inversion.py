@@ -22,6 +22,7 @@ from latentedit.options import option
 from latentedit.progress import Progress, no_progress
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from latentedit.backend import Backend
@@ -252,20 +253,34 @@ def invert_files(
     use_cache: bool = True,
 ) -> list[Inversion]:
     """Invert image files (loaded and resized safely), reusing cached inversions."""
+    from latentedit.images import load_image
+
+    arrays = [load_image(path, backend.resolution) for path in paths]
+    return invert_arrays(backend, arrays, options, progress, use_cache)
+
+
+def invert_arrays(
+    backend: Backend,
+    arrays: list[np.ndarray],
+    options: InversionOptions | None = None,
+    progress: Progress = no_progress,
+    use_cache: bool = True,
+) -> list[Inversion]:
+    """Invert uint8 images ``[H, W, 3]`` at the backend's resolution (aligned face crops, say),
+    reusing cached inversions: the cache is keyed by the pixels' bytes, the backend and the options."""
     import numpy as np
 
-    from latentedit.images import from_uint8, load_image
+    from latentedit.images import from_uint8
 
     options = options or InversionOptions()
-    arrays = [load_image(path, backend.resolution) for path in paths]
-    hashes = [hashlib.sha256(array.tobytes()).hexdigest() for array in arrays]
+    hashes = [hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest() for array in arrays]
     results: dict[int, Inversion] = {}
     if use_cache:
         for index, image_hash in enumerate(hashes):
             cached = _load_cached(_cache_path(backend, image_hash, options))
             if cached is not None:
                 results[index] = cached
-    todo = [index for index in range(len(paths)) if index not in results]
+    todo = [index for index in range(len(arrays)) if index not in results]
     total = len(todo) * max(options.steps, 1)
     done = 0
     for start in range(0, len(todo), options.batch):
@@ -278,4 +293,4 @@ def invert_files(
             results[index] = inversion.select(position)
             if use_cache:
                 _save_cached(_cache_path(backend, hashes[index], options), results[index])
-    return [results[index] for index in range(len(paths))]
+    return [results[index] for index in range(len(arrays))]

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
+from latentedit.commands.photo_options import PHOTOS, AlignOpt, DetectorOpt, FaceOpt, LandmarksOpt, TemplateOpt
 from latentedit.commands.plugin_params import Declared, PluginCommand, flags_given, merge, refuse_unused, resolve_values
 from latentedit.console import emit_json, out, progress_bar
 from latentedit.errors import LatentEditError
@@ -50,6 +51,25 @@ def apply(
         str | None, typer.Option("--sweep", help="FROM:TO:COUNT, e.g. -3:3:7: a strip PNG and a GIF per input.")
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("edited"),
+    align: AlignOpt = "auto",
+    landmarks: LandmarksOpt = None,
+    detector: DetectorOpt = None,
+    face: FaceOpt = None,
+    template: TemplateOpt = None,
+    crop_only: Annotated[
+        bool,
+        typer.Option(
+            "--crop-only", help="Write the edited crop, not the photo with it pasted back.", rich_help_panel=PHOTOS
+        ),
+    ] = False,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="png, or same: the photo's own format (JPEG, PNG, WebP, TIFF); EXIF and ICC profile kept.",
+            rich_help_panel=PHOTOS,
+        ),
+    ] = "png",
     options: OptionsOpt = None,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",
@@ -61,22 +81,24 @@ def apply(
     """Apply learned edits to photos (inverted first, cached) or to generated samples.
 
     Writes NAME_edited.png and NAME_compare.png (input | reconstruction | edit); with --sweep,
-    NAME_sweep.png and NAME_sweep.gif. Options (-o) are inversion settings (e.g. steps=500) or
-    the edit method's apply settings (local style: mode, epsilon, rho). The methods of the
-    installed plugins add their own inputs (listed under "Method inputs").
+    NAME_sweep.png and NAME_sweep.gif. A photo that is not a crop at the generator's size has its
+    faces aligned, edited and pasted back: NAME_edited.png is the whole photo (--crop-only: the
+    edited crop, NAME-faceN_edited.png where the photo has several faces). Options (-o) are
+    inversion settings (e.g. steps=500) or the edit method's apply settings (local style: mode,
+    epsilon, rho). The methods of the installed plugins add their own inputs ("Method inputs").
     """
-    import numpy as np
-
-    from latentedit.editing import plan_edits, prepare_subjects, render
+    from latentedit.editing import plan_edits, prepare_subjects
     from latentedit.edits import Edit
     from latentedit.fileio import atomic_write_group, check_writable
-    from latentedit.images import gif_writer, grid, png_writer
     from latentedit.inputs import parse_inputs, parse_strength_range
     from latentedit.inversion import InversionOptions
     from latentedit.loaders import load_backend
     from latentedit.options import parse_options, split_options
+    from latentedit.photos import FaceFinder, invert_units, open_photo, plan_units, template_for
     from latentedit.store import resolve_edit
 
+    if output_format not in ("png", "same"):
+        raise LatentEditError(f"--format {output_format!r}: expected png or same.")
     items = parse_inputs(inputs)
     chosen = [parse_dir(text) for text in directions]
     strengths = parse_strength_range(sweep) if sweep else None
@@ -98,9 +120,20 @@ def apply(
     method_inputs: dict = {}
     for cls, pairs in zip(apply_classes, method_pairs, strict=True):
         method_inputs.update(vars(parse_options(cls, pairs)) if pairs else {})
-    suffixes = ("_sweep.png", "_sweep.gif") if strengths else ("_edited.png", "_compare.png")
+    finder = FaceFinder(landmarks, detector)
+    face_template = template or template_for(model.name)
+    photos = {
+        item.name: open_photo(item.path, align, model.resolution, finder, face_template, face)
+        for item in items
+        if item.path is not None
+    }
+    units = plan_units(items, photos, crop_only, output_format == "same")
+    suffixes = ("_sweep.png", "_sweep.gif") if strengths else (None, "_compare.png")
     targets = {
-        item.name: [check_writable(out_dir / f"{item.name}{suffix}", force) for suffix in suffixes] for item in items
+        unit.name: [
+            check_writable(out_dir / f"{unit.name}{suffix or unit.edited_suffix}", force) for suffix in suffixes
+        ]
+        for unit in units
     }
 
     def invert(texts: list[str], progress) -> list:
@@ -109,25 +142,22 @@ def apply(
     with progress_bar("reading inputs of the edits", quiet or json_output) as progress:
         method_inputs.update(resolve_values(wanted, declared, model, invert, progress))
     with progress_bar("inverting", quiet or json_output) as progress:
-        subjects = prepare_subjects(model, items, settings, progress)
+        invert_units(model, units, settings, progress)
     report = []
-    for subject in subjects:
-        first, second = targets[subject.name]
+    for unit in units:
+        first, second = targets[unit.name]
         if strengths:
-            frames = [render(model, subject, frame_plan, **method_inputs) for frame_plan in sweeps]
-            writers = [png_writer(grid(np.stack(frames), columns=len(frames), pad=2)), gif_writer(frames)]
+            writers = unit.sweep_writers(model, sweeps, method_inputs)
         else:
-            edited = render(model, subject, plan, **method_inputs)
-            panels = [panel for panel in (subject.source, render(model, subject, []), edited) if panel is not None]
-            writers = [png_writer(edited), png_writer(grid(np.stack(panels), columns=len(panels), pad=2))]
+            writers = unit.writers(model, plan, method_inputs)
         files = atomic_write_group(list(zip((first, second), writers, strict=True)), force)  # both or neither
-        report.append({"input": subject.name, "psnr": subject.psnr, "files": [str(path) for path in files]})
+        report.append(unit.describe() | {"files": [str(path) for path in files]})
     if json_output:
         emit_json({"backend": model.name, "edits": [[i.edit.name, i.strength] for i in plan], "results": report})
     elif not quiet:
         for entry in report:
             quality = f" (inversion PSNR {entry['psnr']:.1f} dB)" if entry["psnr"] is not None else ""
-            out().print(f"{entry['input']}{quality}: {', '.join(entry['files'])}")
+            out().print(f"{entry['input']}{quality}: {', '.join(entry['files'])}", highlight=False)
 
 
 OWN_FLAGS = PluginCommand(apply, dict).own_names()

@@ -1,0 +1,355 @@
+"""The photo path shared by `apply` and `invert`: read a photo upright, find its faces, align each
+with the backend's template, invert the crops, and paste edited crops back into the full photo.
+
+```
+ photo ──landmarks (file or detector)──▶ align (template) ──▶ crop ──invert──▶ codes
+   ▲                                                                         │ edit, synthesize
+   └────────────── paste back (inverse transform, feathered mask) ◀── edited crop
+```
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from latentedit.errors import LatentEditError, LatentEditWarning
+from latentedit.faces import FaceError, NoFaceError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from latentedit.backend import Backend
+    from latentedit.editing import Subject
+    from latentedit.faces.align import AlignedFace
+    from latentedit.images import Photo
+    from latentedit.inversion import InversionOptions
+    from latentedit.progress import Progress
+
+ALIGN_MODES = ("auto", "yes", "none")
+"""auto: align photos that are not already crops at the generator's size; yes: align every photo;
+none: centre-crop and resize (what a crop that is already aligned needs)."""
+
+MAX_UPSCALE = 4.0
+"""A face whose crop square is smaller than the generator's side divided by this is refused:
+aligning it would magnify it more than 4 times, and the generator would be fitting blur."""
+
+POOR_PSNR_DB = 20.0
+"""Below this reconstruction PSNR the inversion did not reproduce the photo (docs/faces.md: held-out
+renders of the embedded world invert at 23-27 dB with the default settings; real photos at 14-19 dB)."""
+
+NO_FINDER = (
+    "{photo} is not a {size} x {size} crop and no face detector is installed: pass --landmarks FILE.json "
+    "(five points per face, docs/faces.md), or --align none to centre-crop it as it is."
+)
+
+
+def template_for(backend_name: str) -> str:
+    """The face template a backend's generator was trained on: ``embedded`` for the embedded world
+    (and the random test networks, which stand in for it), ``ffhq`` for imported face networks."""
+    scheme = backend_name.split(":", 1)[0]
+    return "embedded" if scheme in ("embedded", "random") else "ffhq"
+
+
+@dataclass(frozen=True)
+class FaceFinder:
+    """Where each photo's five landmarks per face come from: a landmarks file, else a detector
+    (``detector`` by name, or the first registered one)."""
+
+    landmarks: Path | None = None
+    detector: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.landmarks is not None and self.detector is not None:
+            raise LatentEditError("Give --landmarks or --detector, not both.")
+
+    @property
+    def available(self) -> bool:
+        """Whether faces can be found at all: a landmarks file, or a detector is installed."""
+        from latentedit.plugins import get_plugins
+
+        return self.landmarks is not None or self.detector is not None or len(get_plugins().face_detectors) > 0
+
+    def faces(self, photo: Path, pixels: np.ndarray) -> list[tuple[float | None, np.ndarray]]:
+        """The photo's faces as (score or None, five points), most confident first; `NoFaceError` if none."""
+        from latentedit.faces.templates import as_landmarks
+
+        if self.landmarks is not None:
+            from latentedit.faces.landmarks import faces_for, read_landmarks_file
+
+            given = faces_for(read_landmarks_file(self.landmarks), photo, self.landmarks)
+            return [(None, as_landmarks(points)) for points in given]
+        from latentedit.faces.detectors import detect, load_detector
+
+        found = detect(load_detector(self.detector), pixels)
+        if not found:
+            raise NoFaceError(f"No face found in {photo}; pass its landmarks with --landmarks FILE.json.")
+        return [(detection.score, detection.landmarks) for detection in found]
+
+
+@dataclass(frozen=True)
+class PhotoFace:
+    """One face of a photo: its number (0 = most confident), the detector's score and its alignment."""
+
+    index: int
+    score: float | None
+    aligned: AlignedFace
+
+
+@dataclass(frozen=True)
+class AlignedPhoto:
+    """A photo read upright with the faces chosen in it, each aligned at the generator's size."""
+
+    path: Path
+    photo: Photo
+    faces: list[PhotoFace]
+
+
+def wants_alignment(mode: str, path: Path, photo: Photo, resolution: int, finder: FaceFinder) -> bool:
+    """Whether ``photo`` is to be aligned under ``--align mode``; a one-line error where it must be
+    and nothing can find its faces."""
+    if mode not in ALIGN_MODES:
+        raise LatentEditError(f"--align {mode!r}: expected one of {', '.join(ALIGN_MODES)}.")
+    if mode == "none":
+        return False
+    height, width = photo.pixels.shape[:2]
+    if mode == "auto" and (width, height) == (resolution, resolution):
+        return False
+    if not finder.available:
+        raise FaceError(NO_FINDER.format(photo=path, size=resolution))
+    return True
+
+
+def align_photo(
+    path: Path, photo: Photo, finder: FaceFinder, template: str, size: int, face: int | None = None
+) -> AlignedPhoto:
+    """Find the faces of ``photo`` (or face number ``face`` only) and align each at ``size`` pixels.
+
+    Refused, in one line: no face, a face number that does not exist, a face whose landmarks lie
+    outside the photo (cut off by the border), a face too small for ``size`` (see `MAX_UPSCALE`).
+    Where the crop's square reaches past the photo, the alignment pads it (docs/faces.md).
+    """
+    from latentedit.faces.align import align
+    from latentedit.faces.templates import load_template
+
+    chosen = load_template(template)
+    found = finder.faces(path, photo.pixels)
+    if face is not None:
+        if not 0 <= face < len(found):
+            raise NoFaceError(f"--face {face}: {path} has {len(found)} face(s), numbered 0 to {len(found) - 1}.")
+        picked = [(face, *found[face])]
+    else:
+        picked = [(index, score, points) for index, (score, points) in enumerate(found)]
+    faces = []
+    for index, score, points in picked:
+        _check_face(path, index, photo.pixels, points, chosen.quad(points), size)
+        faces.append(PhotoFace(index, score, align(photo.pixels, points, chosen, size)))
+    return AlignedPhoto(path, photo, faces)
+
+
+def _check_face(path: Path, index: int, pixels: np.ndarray, points: np.ndarray, quad: np.ndarray, size: int) -> None:
+    import numpy as np
+
+    height, width = pixels.shape[:2]
+    required = np.delete(points, 2, axis=0)
+    if ((required < 0) | (required > [width, height])).any():
+        raise FaceError(
+            f"Face {index} of {path} is cut off by the photo's border (an eye or mouth corner lies outside it); "
+            "give a photo with the whole face, or --face N for another face."
+        )
+    side = float(np.hypot(*(quad[3] - quad[0])))
+    least = math.ceil(size / MAX_UPSCALE)
+    if side < least:
+        eyes = float(np.hypot(*(points[1] - points[0])))
+        raise FaceError(
+            f"Face {index} of {path} is too small to align at {size} px: its crop is {side:.0f} px across "
+            f"(eyes {eyes:.0f} px apart); this generator needs at least {least} px. Give a larger photo of it."
+        )
+
+
+def face_subjects(
+    backend: Backend,
+    photos: list[AlignedPhoto],
+    options: InversionOptions,
+    progress: Progress,
+    use_cache: bool = True,
+) -> list[list[Subject]]:
+    """Codes for every face of every photo: their crops inverted (cached by the crop's pixels).
+    A poor reconstruction warns (`check_reconstruction`)."""
+    from latentedit.editing import Subject
+    from latentedit.inversion import invert_arrays
+
+    crops = [face.aligned.crop for photo in photos for face in photo.faces]
+    inversions = iter(invert_arrays(backend, crops, options, progress, use_cache))
+    subjects = []
+    for photo in photos:
+        row = []
+        for face in photo.faces:
+            inversion = next(inversions)
+            name = f"{photo.path.stem}-face{face.index}"
+            row.append(Subject(name, inversion.ws.to(backend.device), inversion=inversion, source=face.aligned.crop))
+        subjects.append(row)
+    return subjects
+
+
+def check_reconstruction(name: str, psnr: float) -> str | None:
+    """The warning for an inversion that did not reproduce its image (PSNR below `POOR_PSNR_DB`),
+    raised as a `LatentEditWarning` and returned (for --json); None when it is fine."""
+    if psnr >= POOR_PSNR_DB:
+        return None
+    message = (
+        f"{name}: the inversion reproduces it at only {psnr:.1f} dB PSNR (below {POOR_PSNR_DB:g}); the face is "
+        "probably outside what this generator draws, and edits of it will look like its nearest generated face."
+    )
+    warnings.warn(LatentEditWarning(message), stacklevel=2)
+    return message
+
+
+def paste_faces(photo: AlignedPhoto, crops: list[np.ndarray]) -> np.ndarray:
+    """The full photo with each face's (edited) crop pasted back, in face order."""
+    from latentedit.faces.paste import paste_back
+
+    result = photo.photo.pixels
+    for face, crop in zip(photo.faces, crops, strict=True):
+        result = paste_back(result, crop, face.aligned)
+    return result
+
+
+def describe_faces(photo: AlignedPhoto) -> list[dict[str, Any]]:
+    """JSON-ready records of each face: number, score, and the alignment (transform crop -> photo)."""
+    return [{"face": face.index, "score": face.score} | face.aligned.describe() for face in photo.faces]
+
+
+def open_photo(
+    path: Path, mode: str, resolution: int, finder: FaceFinder, template: str, face: int | None = None
+) -> AlignedPhoto | None:
+    """Read ``path`` and align its faces at ``resolution`` under ``--align mode``; None where the
+    photo is to be used as it is (centre-cropped and resized)."""
+    from latentedit.images import read_photo_file
+
+    photo = read_photo_file(path, "Photo")
+    if not wants_alignment(mode, path, photo, resolution, finder):
+        return None
+    return align_photo(path, photo, finder, template, resolution, face)
+
+
+@dataclass
+class EditUnit:
+    """One picture `apply` writes: a generated sample or a photo used as it is (``item``), a whole
+    photo with its faces edited and pasted back (``photo``), or one face's crop (``photo`` and
+    ``face`` with ``crop_only``). ``subjects`` (one per face) are filled in by `invert_units`."""
+
+    name: str
+    item: Any = None
+    photo: AlignedPhoto | None = None
+    face: int | None = None
+    same_format: bool = False
+    subjects: list[Subject] | None = None
+    warnings: list[str] | None = None
+
+    @property
+    def edited_suffix(self) -> str:
+        """``_edited`` plus the extension of the format the edited picture is written in."""
+        from latentedit.images import SAME_FORMATS, photo_format
+
+        whole = self.photo is not None and self.face is None
+        return "_edited" + (SAME_FORMATS[photo_format(self.photo.photo, self.same_format)] if whole else ".png")  # type: ignore[union-attr]
+
+    def draw(self, backend: Backend, plan: list[Any], inputs: dict[str, Any]) -> np.ndarray:
+        """The picture with ``plan`` applied (empty: the reconstruction), faces pasted back if whole."""
+        from latentedit.editing import render
+
+        crops = [render(backend, subject, plan, **inputs) for subject in self.subjects or []]
+        return paste_faces(self.photo, crops) if self.photo is not None and self.face is None else crops[0]
+
+    def source(self) -> np.ndarray | None:
+        """The input as the comparison shows it: the photo, the face's crop, or the resized image."""
+        if self.photo is not None and self.face is None:
+            return self.photo.photo.pixels
+        return self.subjects[0].source if self.subjects else None
+
+    def writers(self, backend: Backend, plan: list[Any], inputs: dict[str, Any]) -> list[Any]:
+        """Writers of the edited picture and the comparison (input | reconstruction | edit)."""
+        import numpy as np
+
+        from latentedit.images import grid, photo_writer, png_writer
+
+        edited = self.draw(backend, plan, inputs)
+        panels = [panel for panel in (self.source(), self.draw(backend, [], inputs), edited) if panel is not None]
+        whole = self.photo is not None and self.face is None
+        first = photo_writer(edited, self.photo.photo, self.same_format) if whole else png_writer(edited)  # type: ignore[union-attr]
+        return [first, png_writer(grid(np.stack(panels), columns=len(panels), pad=2))]
+
+    def sweep_writers(self, backend: Backend, sweeps: list[list[Any]], inputs: dict[str, Any]) -> list[Any]:
+        """Writers of a strength sweep: one strip PNG and a GIF going forth and back."""
+        import numpy as np
+
+        from latentedit.images import gif_writer, grid, png_writer
+
+        frames = [self.draw(backend, frame_plan, inputs) for frame_plan in sweeps]
+        return [png_writer(grid(np.stack(frames), columns=len(frames), pad=2)), gif_writer(frames)]
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready: the input, the worst inversion PSNR of its faces, each face, the warnings."""
+        psnrs = [subject.psnr for subject in self.subjects or [] if subject.psnr is not None]
+        record: dict[str, Any] = {"input": self.name, "psnr": min(psnrs) if psnrs else None}
+        if self.photo is not None:
+            chosen = [face for face in self.photo.faces if self.face is None or face.index == self.face]
+            shown = AlignedPhoto(self.photo.path, self.photo.photo, chosen)
+            record["faces"] = [
+                entry | {"psnr": psnr} for entry, psnr in zip(describe_faces(shown), psnrs, strict=False)
+            ]
+        record["warnings"] = self.warnings or []
+        return record
+
+
+def plan_units(
+    items: list[Any], photos: dict[str, AlignedPhoto | None], crop_only: bool, same_format: bool
+) -> list[EditUnit]:
+    """What `apply` writes for each input (``photos``: each photo input's alignment, None where it is
+    used as it is): one unit per input, or per face with ``crop_only`` (named NAME-faceN when a
+    photo has several)."""
+    units = []
+    for item in items:
+        photo = photos.get(item.name)
+        if photo is None:
+            units.append(EditUnit(item.name, item=item))
+        elif not crop_only:
+            units.append(EditUnit(item.name, photo=photo, same_format=same_format))
+        else:
+            several = len(photo.faces) > 1
+            for face in photo.faces:
+                name = f"{item.name}-face{face.index}" if several else item.name
+                units.append(EditUnit(name, photo=photo, face=face.index))
+    return units
+
+
+def invert_units(
+    backend: Backend, units: list[EditUnit], options: InversionOptions, progress: Progress, use_cache: bool = True
+) -> None:
+    """Fill in every unit's subjects: seeds mapped, photos used as they are inverted whole, faces
+    inverted from their aligned crops (each face once); warn where a reconstruction is poor."""
+    from latentedit.editing import prepare_subjects
+
+    plain = [unit.item for unit in units if unit.item is not None]
+    photos = list({id(unit.photo): unit.photo for unit in units if unit.photo is not None}.values())
+    subjects = iter(prepare_subjects(backend, plain, options, progress)) if plain else iter(())
+    faces = {
+        (id(photo), face.index): subject
+        for photo, row in zip(photos, face_subjects(backend, photos, options, progress, use_cache), strict=True)
+        for face, subject in zip(photo.faces, row, strict=True)
+    }
+    for unit in units:
+        if unit.item is not None:
+            unit.subjects = [next(subjects)]
+        else:
+            wanted = [face.index for face in unit.photo.faces if unit.face in (None, face.index)]  # type: ignore[union-attr]
+            unit.subjects = [faces[(id(unit.photo), index)] for index in wanted]
+        unit.warnings = [
+            message
+            for subject in unit.subjects
+            if subject.psnr is not None and (message := check_reconstruction(subject.name, subject.psnr))
+        ]
