@@ -59,7 +59,7 @@ def studio_command(
     from latentedit.studio.session import Studio
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from latentedit.studio.app import build_app
+    from latentedit.studio.app import CSS, build_app
 
     studio = Studio.open(load_backend(backend, device), parse_options(InversionOptions, options))
     page = build_app(studio)
@@ -73,6 +73,7 @@ def studio_command(
             show_error=True,
             ssr_mode=False,
             footer_links=[],
+            css=CSS,
         )
     except OSError as exc:  # the port was taken between the check and the launch
         raise LatentEditError(f"Cannot serve on {host}:{port} ({exc}). Pass --port with a free port.") from None

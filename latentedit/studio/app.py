@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from latentedit.editing import Subject
 
 TITLE = "latentedit studio"
+PREVIEW_PX = 320
+CSS = "#before img, #after img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }"
+"""Previews are scaled up with visible pixels: a 64 px result stays readable and honest."""
 
 
 def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
@@ -58,8 +61,18 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
                     )
             with gr.Column(scale=2):
                 with gr.Row():
-                    before = gr.Image(label="Before", type="numpy", format="png", interactive=False, elem_id="before")
-                    after = gr.Image(label="After", type="numpy", format="png", interactive=False, elem_id="after")
+                    before, after = (
+                        gr.Image(
+                            label=label,
+                            type="numpy",
+                            format="png",
+                            interactive=False,
+                            height=PREVIEW_PX,
+                            buttons=["fullscreen"],  # the one download is the button below: apply's bytes
+                            elem_id=label.lower(),
+                        )
+                        for label in ("Before", "After")
+                    )
                 download = gr.DownloadButton("Download PNG", value=None, elem_id="download")
 
         def result(current: Subject | None, chosen: list[str], values: tuple[float, ...]) -> tuple[Any, Any]:
