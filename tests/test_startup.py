@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from latentedit.cli import app
 result = CliRunner().invoke(app, {args!r})
 assert result.exit_code == 0, result.output
-print('TORCH_IMPORTED' if 'torch' in sys.modules else 'NO_TORCH')
+print('TORCH_IMPORTED' if 'torch' in sys.modules else 'GRADIO_IMPORTED' if 'gradio' in sys.modules else 'NO_TORCH')
 """
 
 
@@ -29,6 +29,7 @@ print('TORCH_IMPORTED' if 'torch' in sys.modules else 'NO_TORCH')
         ["backends", "--json"],
         ["directions", "list"],
         ["discover", "--help"],
+        ["studio", "--help"],
     ],
 )
 def test_listing_and_help_do_not_import_torch(args: list[str]) -> None:

@@ -1,0 +1,86 @@
+"""The studio without a browser: its one-line errors, which edits it offers, and that a slider
+state renders exactly what `latentedit apply` writes."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from latentedit.edits import Edit
+from latentedit.inversion import InversionOptions
+from latentedit.loaders import load_backend
+from latentedit.store import backend_dirname, edit_path, home
+from latentedit.studio.session import Studio, write_png
+from tests.helpers import one_line_error, run
+
+BACKEND = ("--backend", "random:32")
+
+
+def test_without_the_extra_it_says_how_to_install_it(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else real(name, *a))
+    result = run(cli, "studio", "--no-browser")
+    assert result.exit_code == 2
+    assert "pip install 'latentedit[studio]'" in one_line_error(result)
+
+
+def test_a_taken_port_is_one_line(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "gradio" else real(name, *a))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(cli, "studio", "--no-browser", "--port", str(port))
+    assert result.exit_code == 2
+    assert f"Cannot serve on 127.0.0.1:{port}" in one_line_error(result)
+
+
+def test_only_edits_of_this_backend_are_offered(cli, tmp_path: Path) -> None:
+    assert run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "mine").exit_code == 0
+    stranger = home() / backend_dirname("random:32") / "stranger.safetensors"
+    learned_elsewhere = run(cli, "discover", "--method", "sefa", "--backend", "random:64", "--out", str(stranger))
+    assert learned_elsewhere.exit_code == 0, learned_elsewhere.output
+    studio = Studio.open(load_backend("random:32"))
+    assert list(studio.edits) == ["mine"]
+    assert [(item.name, "learned on backend random:64" in item.reason) for item in studio.skipped] == [
+        ("stranger", True)
+    ]
+
+
+def test_a_slider_state_renders_what_apply_writes(cli, tmp_path: Path) -> None:
+    run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "s0")
+    run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "s1", "-o", "component=1")
+    studio = Studio.open(load_backend("random:32"), InversionOptions(steps=5))
+    assert studio.conditionable() == ["s0", "s1"]
+    photo = tmp_path / "photo.png"
+    subject = studio.from_seed(3)
+    Image.fromarray(studio.render(subject, {})).save(photo)
+    photo_subject = studio.from_photo(photo)
+    out = tmp_path / "out"
+    composed = write_png(studio.render(photo_subject, {"s0": 2.0, "s1": -1.5}), tmp_path / "studio.png")
+    applied = run(
+        cli, "apply", str(photo), "--dir", "s0=2", "--dir", "s1=-1.5", "-o", "steps=5", *BACKEND, "--out", str(out)
+    )
+    assert applied.exit_code == 0, applied.output
+    assert composed.read_bytes() == (out / "photo_edited.png").read_bytes()
+    # zero on every slider is the reconstruction; one slider alone differs from the composition
+    assert np.array_equal(studio.render(photo_subject, {"s0": 0.0, "s1": 0.0}), studio.render(photo_subject, {}))
+    alone = studio.render(photo_subject, {"s0": 2.0})
+    assert not np.array_equal(alone, np.asarray(Image.open(composed)))
+    # "conditioned on" an edit that shares half of s0's direction: s0 loses that part and edits differently;
+    # SeFa's own components are orthogonal already, so conditioning s0 on s1 changes nothing
+    orthogonal = studio.render(photo_subject, {"s0": 2.0}, conditioned_on=["s1"])
+    assert np.abs(orthogonal.astype(int) - alone.astype(int)).max() <= 1  # float rounding only
+    mixed = Edit.load(edit_path("s0", "random:32"))
+    first, second = (studio.edits[name].tensors["direction"] for name in ("s0", "s1"))
+    mixed.tensors["direction"] = (first + second) / (first + second).norm()
+    mixed.save(edit_path("mixed", "random:32"))
+    studio = Studio.open(load_backend("random:32"))
+    conditioned = studio.render(photo_subject, {"s0": 2.0}, conditioned_on=["mixed"])
+    assert np.abs(conditioned.astype(int) - alone.astype(int)).mean() > 1  # grey levels
