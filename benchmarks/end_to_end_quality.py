@@ -1,6 +1,7 @@
 """Issue 4's quality bars on the embedded world: InterFaceGAN, pair-direction, inversion.
 
-Run: python -m benchmarks.end_to_end_quality [--backend embedded] [--json out.json]
+Run: python -m benchmarks.end_to_end_quality [--backend embedded] [--json out.json] [--plot out.png]
+``--plot`` draws target change against mean off-target change per method and attribute.
 Prints a markdown report (for docs/results.md) with every number and the bar it is held to.
 Takes tens of minutes on 2 CPU cores (10,000-sample boundaries, 100 inversions).
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks import common
+from benchmarks import common, plots
 from benchmarks.renderer import correlation_matrix
 from latentedit import load_backend
 from latentedit.api import (
@@ -161,7 +162,41 @@ def measure(args) -> dict:
         "bars": {"agreement>=0.95": float(np.mean(agree)) >= 0.95},
     }
     common.emit({"inversion": report["inversion"]})
+    if args.plot:
+        plot(report, args.plot)
     return report
+
+
+def plot(results: dict, path: Path) -> Path:
+    """Target change against mean off-target change at strength 3, per method and attribute,
+    with the issue's bars (target >= 0.5, off-target <= 0.05) as dashed lines."""
+    igan = results["interfacegan"]
+    pairs = results["pairs"]
+    series = [
+        plots.Series(
+            "InterFaceGAN (W, 10,000 samples)",
+            [(row["target_change"], row["off_target_mean_abs"]) for row in igan.values()],
+            plots.PALETTE[0],
+            names=list(igan),
+        ),
+        plots.Series(
+            "pair-direction, one pair",
+            [(row["target_change_single"], row["off_target_single"]) for row in pairs.values()],
+            plots.PALETTE[1],
+            names=list(pairs),
+        ),
+        plots.Series(
+            "pair-direction, 10-pair average",
+            [(row["target_change_average"], row["off_target_average"]) for row in pairs.values()],
+            plots.PALETTE[2],
+            names=list(pairs),
+        ),
+    ]
+    guides = [plots.Guide("x", 0.5, "target bar"), plots.Guide("y", 0.05, "off-target bar")]
+    panel = plots.Panel(
+        "Issue 4 edits at strength 3", "target change (fraction of range)", "mean |off-target change|", series, guides
+    )
+    return plots.save(path, [panel])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -170,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--eval-samples", type=int, default=2000)
     parser.add_argument("--inversions", type=int, default=100)
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="draw target vs off-target change per method")
     common.run(measure, parser, argv)
 
 

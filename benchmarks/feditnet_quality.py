@@ -5,6 +5,7 @@ numbers grow with steps.
 Run: python -m benchmarks.feditnet_quality [--attrs glasses,smile,beard] [--json out.json]
      [--curve 150,300,600,1200] [--eval-samples 1000] [--variants '[{"lambda_fc": 0.1}]']
      [--draws 5]  (independent draws of the 30 samples; the bars then compare means)
+     [--plot out.png]  (target vs off-target per attribute, and the steps curve when measured)
 As the paper ("we manually select 30 synthesized images containing the target attribute"), the
 positives are generated samples; the scorer does the selecting. InterFaceGAN's 30 labelled
 samples are 15 of those positives and 15 confident negatives, given as a labels CSV of seeds.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks import common
+from benchmarks import common, plots
 from latentedit import load_backend
 from latentedit.api import DiscoverRequest, no_progress, off_target, rescore, save_png, scorer_for, to_uint8
 from latentedit.methods.feditnet import FEditNet, FEditNetOptions
@@ -168,7 +169,65 @@ def measure(args) -> dict:
             point = {"steps": count, "seconds": round(seconds, 1), **rescored([edit], attribute)[edit.name]}
             report["curve"]["points"].append(point)
             common.emit({"curve": point})
+    if args.plot:
+        plot(report, args.plot)
     return report
+
+
+def plot(results: dict, path: Path) -> Path:
+    """Left: target against off-target change at strength 3, FEditNet and InterFaceGAN-30 per
+    attribute (means over draws, small dots per draw). Right, when measured: the steps curve."""
+    attributes = results["attributes"]
+    panels = []
+    series = []
+    for key, label, color in (
+        ("feditnet", "FEditNet", plots.PALETTE[0]),
+        ("interfacegan_30", "InterFaceGAN-30", plots.PALETTE[1]),
+    ):
+        per_draw = [
+            point
+            for row in attributes.values()
+            if "draws" in row
+            for point in zip(row[key]["target_per_draw"], row[key]["off_target_per_draw"], strict=True)
+        ]
+        if per_draw:
+            series.append(plots.Series("", per_draw, tuple(c + (255 - c) // 2 for c in color), radius=3))
+        points = [(row[key]["target"], row[key]["off_target"]) for row in attributes.values()]
+        draws = max(len(row.get("draws", [0])) for row in attributes.values())
+        suffix = f" (mean of {draws} draws)" if draws > 1 else ""
+        below = key == "interfacegan_30"
+        series.append(plots.Series(label + suffix, points, color, names=list(attributes), names_below=below))
+    panels.append(
+        plots.Panel(
+            "FEditNet vs InterFaceGAN-30, strength 3",
+            "target change (fraction of range)",
+            "mean |off-target change|",
+            series,
+        )
+    )
+    if results.get("curve"):
+        curve = results["curve"]
+        points = curve["points"]
+        panels.append(
+            plots.Panel(
+                f"FEditNet quality vs steps ({curve['attribute']})",
+                "steps",
+                "change at strength 3",
+                [
+                    plots.Series(
+                        "target",
+                        [(p["steps"], p["target"]) for p in points],
+                        plots.PALETTE[0],
+                        line=True,
+                        names=[f"{p['seconds']:.0f} s" for p in points],
+                    ),
+                    plots.Series(
+                        "off-target", [(p["steps"], p["off_target"]) for p in points], plots.PALETTE[1], line=True
+                    ),
+                ],
+            )
+        )
+    return plots.save(path, panels)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -192,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=1,
         help="independent draws of the 30 samples (and FEditNet seeds); with more than one the bars compare means",
     )
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="draw target vs off-target and the steps curve")
     common.run(measure, parser, argv)
 
 

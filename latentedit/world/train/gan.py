@@ -11,7 +11,7 @@ synthesis rate, which over a paper-length run (25,000 kimg) still moves it; over
 GAN's few hundred kimg it barely moved (0.3% between 400 and 680 kimg, the synthesis 27%). W
 stayed close to a random warp of Z, a likely reason why smile or bangs are almost not linear
 in it. At 32 px the mapping rate is what helps (`mapping_lr_scale=100`; docs/world.md,
-session 8). A third option, `hessian_weight`, is not StyleGAN2's: the Hessian penalty
+"What makes the world GAN's W linear"). A third option, `hessian_weight`, is not StyleGAN2's: the Hessian penalty
 (`hessian.py`), which pushes the synthesis network to let each coordinate of W act on the
 image independently of the others. The fourth, scorer guidance (`guidance.py`), is not a GAN
 regulariser at all: a frozen attribute scorer pulls each attribute toward a linear function of W

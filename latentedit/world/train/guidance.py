@@ -27,7 +27,7 @@ guided sample, and up to six losses use what it reads.
   The renderer makes smile independent of hair colour, but a guided GAN at 860 kimg drew
   smiling faces blond (a correlation 0.52 above the renderer's), and its smile edit bleached
   hair accordingly. Matching correlations over whole batches closed that gap by 910 kimg, but
-  not the edits' leak (docs/world.md, "Session 9").
+  not the edits' leak (docs/world.md, "Where InterFaceGAN's leak comes from").
 - **Edit consistency.** Linearity on samples alone leaves W linear where samples are, but
   edits go 3 standard deviations out along a direction, where the GAN loss barely looks: a
   guided GAN at 915 kimg, linear in W on samples (glasses 0.94 separable), still let its glasses
@@ -36,7 +36,7 @@ guided sample, and up to six losses use what it reads.
   one, and every score's change must be what the read-out predicts: the target's follows its
   read-out, the others stay put. It trimmed InterFaceGAN's off-target change a little (glasses
   0.18 -> 0.16 in 15 kimg); the rest of the leak is in how the 2% tails InterFaceGAN trains on
-  are composed (docs/world.md, "Session 10").
+  are composed (docs/world.md, "Where InterFaceGAN's leak comes from").
 
 Use a scorer other than the one `world check` measures with (another seed), so the guided GAN
 is not simply trained to please its own judge.
