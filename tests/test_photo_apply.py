@@ -65,6 +65,7 @@ def test_apply_on_a_photo_writes_the_whole_photo_back_edited(cli, tmp_path, scen
     (face,) = entry["faces"]
     assert (face["face"], face["size"], face["template"]) == (0, 32, "embedded")
     assert isinstance(face["psnr"], float)
+    assert "dB PSNR" in entry["warnings"][0]  # 5 steps on a random network reconstruct poorly, and it says so
     edited = np.asarray(Image.open(tmp_path / "edited" / "scene_edited.png"))
     assert edited.shape == scene.photo.shape  # the photo's own size
     left, top, right, bottom = _square_box(face["quad"])
@@ -176,3 +177,20 @@ def test_faces_that_cannot_be_edited_are_one_line(cli, tmp_path, scene, edit) ->
     cut = apply_with([(scene.landmarks - [60.0, 0.0]).tolist()])
     assert cut.exit_code == 2 and "cut off by the photo's border" in one_line_error(cut)
     assert not (tmp_path / "o").exists()
+
+
+def test_a_registered_detector_finds_the_faces(cli, tmp_path, scene, edit) -> None:
+    from latentedit.plugins import register_plugin, unregister_plugin
+    from tests.test_faces_cli import SCENE_LANDMARKS, FakeDetectorPlugin
+
+    SCENE_LANDMARKS[:] = [scene.landmarks]  # it reports this face at 0.9 and a shifted one at 0.2, that one first
+    register_plugin("fake-detector", FakeDetectorPlugin())
+    try:
+        photo = str(tmp_path / "scene.png")
+        result = run(cli, "apply", photo, "--dir", edit, "--face", "0", *FAST, *BACKEND, "--out", str(tmp_path / "o"),
+                     "--json")  # fmt: skip
+    finally:
+        unregister_plugin("fake-detector")
+    assert result.exit_code == 0, result.output
+    (face,) = json.loads(result.stdout)["results"][0]["faces"]
+    assert face["score"] == 0.9 and np.allclose(face["landmarks"], scene.landmarks)
