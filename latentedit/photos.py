@@ -209,13 +209,14 @@ def check_reconstruction(name: str, psnr: float) -> str | None:
     return message
 
 
-def paste_faces(photo: AlignedPhoto, crops: list[np.ndarray]) -> np.ndarray:
-    """The full photo with each face's (edited) crop pasted back, in face order."""
+def paste_faces(photo: AlignedPhoto, crops: list[np.ndarray], reconstructions: list[np.ndarray]) -> np.ndarray:
+    """The full photo with each face's (edited) crop pasted back, in face order; the colours are
+    matched at the seam as measured on each face's unedited reconstruction."""
     from latentedit.faces.paste import paste_back
 
     result = photo.photo.pixels
-    for face, crop in zip(photo.faces, crops, strict=True):
-        result = paste_back(result, crop, face.aligned)
+    for face, crop, drawn in zip(photo.faces, crops, reconstructions, strict=True):
+        result = paste_back(result, crop, face.aligned, reconstruction=drawn)
     return result
 
 
@@ -264,7 +265,10 @@ class EditUnit:
         from latentedit.editing import render
 
         crops = [render(backend, subject, plan, **inputs) for subject in self.subjects or []]
-        return paste_faces(self.photo, crops) if self.photo is not None and self.face is None else crops[0]
+        if self.photo is None or self.face is not None:
+            return crops[0]
+        drawn = [render(backend, subject, []) for subject in self.subjects or []] if plan else crops
+        return paste_faces(self.photo, crops, drawn)
 
     def source(self) -> np.ndarray | None:
         """The input as the comparison shows it: the photo, the face's crop, or the resized image."""

@@ -102,3 +102,20 @@ def test_a_crop_of_another_size_is_refused() -> None:
     face = align(scene.photo, scene.landmarks, FFHQ, 64)
     with pytest.raises(FaceError, match="aligned crop's shape"):
         paste_back(scene.photo, np.zeros((32, 32, 3), np.uint8), face)
+
+
+def test_colours_are_matched_on_the_reconstruction_so_the_edits_own_colour_stays() -> None:
+    """A generator that draws everything 30 levels too dark, and an edit that brightens the face by
+    40: matched on the reconstruction, the drift goes and the edit stays (+40 at the face's centre);
+    matched on the edit itself, the seam would take the edit's brightening away too."""
+    _, scene = _scene()
+    face = align(scene.photo, scene.landmarks, FFHQ, 128)
+    drawn = np.clip(face.crop.astype(int) - 30, 0, 255).astype(np.uint8)  # the generator's colour drift
+    edited = np.clip(face.crop.astype(int) + 10, 0, 255).astype(np.uint8)  # drift + an edit of +40
+    center = tuple(np.round(face.to_photo(np.array([[64.0, 64.0]]))[0]).astype(int))
+    window = (slice(center[1] - 3, center[1] + 3), slice(center[0] - 3, center[0] + 3))
+    photo = scene.photo[window].astype(float)
+    kept = paste_back(scene.photo, edited, face, reconstruction=drawn)[window].astype(float)
+    lost = paste_back(scene.photo, edited, face)[window].astype(float)
+    assert np.mean(kept - photo) == pytest.approx(40.0, abs=6.0)  # less where +40 clips at 255
+    assert abs(np.mean(lost - photo)) < 5.0

@@ -111,12 +111,17 @@ def _shrinks(face: AlignedFace) -> bool:
     return math.sqrt(abs(np.linalg.det(face.transform[:2, :2]))) < 1.0
 
 
-def match_colors(source: np.ndarray, reference: np.ndarray, ring: np.ndarray) -> np.ndarray:
+def match_colors(
+    source: np.ndarray, reference: np.ndarray, ring: np.ndarray, measured: np.ndarray | None = None
+) -> np.ndarray:
     """``source`` (float [..., 3]) shifted and scaled per channel so that on ``ring`` its mean and
-    standard deviation are ``reference``'s (the gain kept within [0.5, 2])."""
+    standard deviation are ``reference``'s (the gain kept within [0.5, 2]). With ``measured`` (the
+    unedited reconstruction, same shape as ``source``), the shift and gain are the ones that match
+    ``measured`` to ``reference``: the generator's colour drift is removed, the edit's own colour
+    changes (a beard gone from the jaw line) are kept."""
     if int(ring.sum()) < MIN_RING_PIXELS:
         return source
-    src, ref = source[ring], reference[ring]
+    src, ref = (source if measured is None else measured)[ring], reference[ring]
     gain = np.clip(ref.std(axis=0) / np.maximum(src.std(axis=0), 1e-3), 0.5, 2.0)
     return (source - src.mean(axis=0)) * gain + ref.mean(axis=0)
 
@@ -129,9 +134,12 @@ def paste_back(
     dilate: int | None = None,
     feather: float | None = None,
     match: bool = True,
+    reconstruction: np.ndarray | None = None,
 ) -> np.ndarray:
     """``photo`` (uint8 [H, W, 3]) with ``crop`` (uint8, the edited ``face.crop``) pasted back where
-    ``face`` was aligned from; see ``blend_mask`` for ``mask``, ``dilate`` and ``feather``."""
+    ``face`` was aligned from; see ``blend_mask`` for ``mask``, ``dilate`` and ``feather``. With
+    ``match``, colours are matched at the seam, measured on ``reconstruction`` (the unedited
+    crop the generator drew) when it is given, else on ``crop`` itself (see ``match_colors``)."""
     if crop.shape != face.crop.shape:
         raise FaceError(f"Edited crop is {crop.shape}; it must have the aligned crop's shape {face.crop.shape}.")
     height, width = photo.shape[:2]
@@ -141,12 +149,21 @@ def paste_back(
     if weights.mask.size == 0:
         return result
     to_crop = np.linalg.inv(face.transform) @ scale_shift(1.0, (left, top))
-    warped = np.asarray(warp(Image.fromarray(crop), to_crop, (right - left, bottom - top), _shrinks(face)))
+    window = (right - left, bottom - top)
+    warped = np.asarray(warp(Image.fromarray(crop), to_crop, window, _shrinks(face)))
     original = photo[top:bottom, left:right].astype(np.float32)
     pasted = warped.astype(np.float32)
     alpha = weights.mask
     if match:
-        pasted = match_colors(pasted, original, (alpha > 0.0) & (alpha < 1.0))
+        measured = None
+        if reconstruction is not None:
+            if reconstruction.shape != crop.shape:
+                raise FaceError(
+                    f"Reconstruction is {reconstruction.shape}; it must have the crop's shape {crop.shape}."
+                )
+            drawn = warp(Image.fromarray(reconstruction), to_crop, window, _shrinks(face))
+            measured = np.asarray(drawn, dtype=np.float32)
+        pasted = match_colors(pasted, original, (alpha > 0.0) & (alpha < 1.0), measured)
     blended = np.clip(np.rint(original + (pasted - original) * alpha[..., None]), 0, 255).astype(np.uint8)
     inside = alpha > 0.0
     result[top:bottom, left:right][inside] = blended[inside]
