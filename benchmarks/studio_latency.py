@@ -11,7 +11,10 @@ Issue 26 asks for at most 150 ms at 64 px on the CPU. Over --changes N random sl
 
 The subject is a generated sample (--seed) or, with --photo, an inverted photo (its per-image
 noise included, as the studio renders photos). The two edits are SeFa components 0 and 1 of the
-backend (closed form, seconds), stored under --work.
+backend (closed form, seconds), stored under --work. ``--network RES`` times an imported network of
+that size: it writes a randomly initialised StyleGAN2 config-f generator (512-d Z and W, 8 mapping
+layers, channels min(32768 / res, 512)) to --work as ``latentedit import-checkpoint`` would, and
+loads it as ``stylegan2:FILE`` (random weights cost what trained ones do).
 """
 
 from __future__ import annotations
@@ -78,6 +81,30 @@ def store_edits(backend: str) -> None:
             subprocess.run([sys.executable, "-m", "latentedit", *command], check=True)
 
 
+def config_f_network(resolution: int, folder: Path) -> str:
+    """A `stylegan2:FILE` backend name for a random config-f generator of `resolution` px (written once)."""
+    import torch
+
+    from latentedit.checkpoints.layout import save_networks
+    from latentedit.nets import Generator
+
+    path = (folder / f"config-f-{resolution}.safetensors").resolve()
+    if not path.is_file():
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            generator = Generator(
+                z_dim=512,
+                c_dim=0,
+                w_dim=512,
+                img_resolution=resolution,
+                img_channels=3,
+                mapping_kwargs={"num_layers": 8},
+                synthesis_kwargs={"channel_base": 32768, "channel_max": 512},
+            )
+        save_networks(path, generator, source_format="latentedit")
+    return f"stylegan2:{path}"
+
+
 def handler_times(studio, subject, values: list[float], folder: Path) -> list[float]:
     from latentedit.studio.session import write_png
 
@@ -142,8 +169,9 @@ def measure(args) -> dict[str, Any]:
     from latentedit.loaders import load_backend
     from latentedit.studio.session import Studio
 
-    store_edits(args.backend)
-    studio = Studio.open(load_backend(args.backend), InversionOptions(steps=args.steps))
+    backend = config_f_network(args.network, args.work) if args.network else args.backend
+    store_edits(backend)
+    studio = Studio.open(load_backend(backend), InversionOptions(steps=args.steps))
     subject = studio.from_photo(args.photo) if args.photo else studio.from_seed(args.seed)
     values = strengths(args.changes + args.warmup, seed=1)
     results: dict[str, Any] = {
@@ -175,6 +203,7 @@ def measure(args) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = common.parser(__doc__, work="runs/studio-latency")
     parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--network", type=int, metavar="RES", help="a random config-f network of RES px instead")
     parser.add_argument("--changes", type=int, default=50, help="slider changes timed (default 50)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed changes first (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="the sample edited (without --photo)")

@@ -117,6 +117,11 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
         use_seed.click(from_seed, [seed, conditioned, *sliders], shown)
         for control in [*sliders, conditioned]:
             control.change(
-                rerender, [subject, conditioned, *sliders], [after, download], show_progress="hidden", queue=False
+                rerender,
+                [subject, conditioned, *sliders],
+                [after, download],
+                show_progress="hidden",
+                queue=False,
+                trigger_mode="always_last",  # a drag on a slow network renders the latest position, not each one
             )
     return page
