@@ -109,7 +109,8 @@ def read_photo_file(path: str | Path, what: str = "Image") -> Photo:
 
     Bounded by `MAX_PIXELS` (decompression bombs, and photos larger than any generator needs);
     16-bit images are scaled to 8 bits (not clipped); CMYK is converted through its ICC profile
-    when it has one; an animated image gives its first frame, with a `LatentEditWarning` saying so.
+    when it has one; an animated or multi-page image gives its first frame, with a `LatentEditWarning`
+    saying so (a phone's MPO JPEG gives its main picture, silently).
     """
     import warnings
 
@@ -122,28 +123,30 @@ def read_photo_file(path: str | Path, what: str = "Image") -> Photo:
     if not source.is_file():
         raise BadImageError(f"{what} {source} not found.")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    size = "too large to open"
     try:
         with Image.open(source) as opened:
             width, height = opened.size
+            size = f"{width} x {height} pixels"
             if width * height > MAX_PIXELS:
-                raise Image.DecompressionBombError("too large")
+                raise Image.DecompressionBombError(size)
+            # A phone's JPEG is often MPO: the photo, then previews or a depth map; not an animation.
+            kind = "JPEG" if opened.format == "MPO" else opened.format
             frames = getattr(opened, "n_frames", 1)
             if frames > 1:
                 opened.seek(0)
-                warnings.warn(
-                    LatentEditWarning(f"{source} is animated ({frames} frames); using the first frame."), stacklevel=2
-                )
+                if kind != "JPEG":
+                    message = f"{source} has {frames} frames (animated or multi-page); using the first frame."
+                    warnings.warn(LatentEditWarning(message), stacklevel=2)
             opened.load()
             exif = opened.getexif()
             upright = ImageOps.exif_transpose(opened)
             icc = upright.info.get("icc_profile") or None
             pixels, icc = _to_rgb8(upright, icc)
             exif.pop(0x0112, None)
-            return Photo(np.ascontiguousarray(pixels), opened.format, exif.tobytes() if len(exif) else None, icc)
+            return Photo(np.ascontiguousarray(pixels), kind, exif.tobytes() if len(exif) else None, icc)
     except Image.DecompressionBombError:
-        raise BadImageError(
-            f"{source} is {width} x {height} pixels; the limit is {MAX_PIXELS_TEXT}. Shrink it first."
-        ) from None
+        raise BadImageError(f"{source} is {size}; the limit is {MAX_PIXELS_TEXT}. Shrink it first.") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise BadImageError(f"{source} is not a readable image ({type(exc).__name__}: {exc}).") from None
 

@@ -84,7 +84,7 @@ def test_a_cmyk_jpeg_reads_as_rgb(tmp_path: Path) -> None:
 def test_an_animated_gif_gives_its_first_frame_and_says_so(cli, tmp_path: Path) -> None:
     frames = [Image.new("RGB", (32, 32), colour) for colour in ((250, 0, 0), (0, 0, 250))]
     frames[0].save(tmp_path / "blink.gif", save_all=True, append_images=frames[1:])
-    with pytest.warns(UserWarning, match=r"blink.gif is animated \(2 frames\); using the first frame"):
+    with pytest.warns(UserWarning, match=r"blink.gif has 2 frames \(animated or multi-page\); using the first frame"):
         assert read_photo_file(tmp_path / "blink.gif").pixels[0, 0, 0] > 200
     result = run(cli, "invert", str(tmp_path / "blink.gif"), "--out", str(tmp_path / "c.st"), *FAST, *BACKEND)
     assert result.exit_code == 0
@@ -96,3 +96,6 @@ def test_a_huge_photo_is_one_line_with_the_limit(cli, tmp_path: Path) -> None:
     result = run(cli, "invert", str(tmp_path / "huge.png"), "--out", str(tmp_path / "c.st"), *BACKEND)
     assert result.exit_code == 2
     assert "huge.png is 9000 x 8000 pixels; the limit is 64 megapixels" in one_line_error(result)
+    Image.new("1", (12000, 12000)).save(tmp_path / "bomb.png")  # past Pillow's own bomb check, which stops it first
+    bomb = run(cli, "invert", str(tmp_path / "bomb.png"), "--out", str(tmp_path / "c.st"), *BACKEND)
+    assert bomb.exit_code == 2 and "bomb.png is too large to open; the limit is 64 megapixels" in one_line_error(bomb)
