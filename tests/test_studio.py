@@ -15,7 +15,7 @@ from latentedit.edits import Edit
 from latentedit.inversion import InversionOptions
 from latentedit.loaders import load_backend
 from latentedit.store import backend_dirname, edit_path, home
-from latentedit.studio.session import Studio, write_png
+from latentedit.studio.session import Studio, write_gif, write_png
 from tests.helpers import one_line_error, run
 
 BACKEND = ("--backend", "random:32")
@@ -69,6 +69,11 @@ def test_a_slider_state_renders_what_apply_writes(cli, tmp_path: Path) -> None:
     )
     assert applied.exit_code == 0, applied.output
     assert composed.read_bytes() == (out / "photo_edited.png").read_bytes()
+    gif = write_gif(studio.sweep(photo_subject, "s1", "-2:2:5"), tmp_path / "studio.gif")
+    sweep = ("--dir", "s1", "--sweep", "-2:2:5")
+    swept = run(cli, "apply", str(photo), *sweep, "-o", "steps=5", *BACKEND, "--out", str(out))
+    assert swept.exit_code == 0, swept.output
+    assert gif.read_bytes() == (out / "photo_sweep.gif").read_bytes()
     # zero on every slider is the reconstruction; one slider alone differs from the composition
     assert np.array_equal(studio.render(photo_subject, {"s0": 0.0, "s1": 0.0}), studio.render(photo_subject, {}))
     alone = studio.render(photo_subject, {"s0": 2.0})

@@ -1,8 +1,8 @@
 """The studio in a real browser: Debian's Chromium driven by Playwright, as a user would use it.
 
 Starts `latentedit studio` on a free localhost port, uploads a rendered face, waits for the
-inversion, moves a slider and downloads the result, which must be byte-equal to what
-`latentedit apply` writes for the same photo, edit and strength. With STUDIO_SCREENSHOT=PATH
+inversion, moves a slider and downloads the result and a sweep GIF, which must be byte-equal to
+what `latentedit apply` (and `apply --sweep`) writes for the same photo, edit and strength. With STUDIO_SCREENSHOT=PATH
 it also saves the page as PATH (docs/img/studio.png was made so).
 """
 
@@ -112,6 +112,13 @@ def test_upload_invert_slide_and_download_the_same_png_as_apply(cli, studio: str
             page.locator("#download").click()
         downloaded = tmp_path / "downloaded.png"
         started.value.save_as(downloaded)
+        page.locator("#make-sweep").click()
+        link = page.locator("#sweep-file a[download]")
+        expect(link).to_be_visible(timeout=60_000)
+        with page.expect_download() as sweep_started:
+            link.click()
+        sweep = tmp_path / "downloaded.gif"
+        sweep_started.value.save_as(sweep)
         screenshot = os.environ.get("STUDIO_SCREENSHOT")
         page.screenshot(path=screenshot or str(tmp_path / "studio.png"), full_page=True)
         browser.close()
@@ -120,3 +127,6 @@ def test_upload_invert_slide_and_download_the_same_png_as_apply(cli, studio: str
     applied = run(cli, "apply", str(photo), "--dir", f"s0={STRENGTH}", *STEPS, "--out", str(out))
     assert applied.exit_code == 0, applied.output
     assert downloaded.read_bytes() == (out / "900001_edited.png").read_bytes()
+    swept = run(cli, "apply", str(photo), "--dir", "s0", "--sweep", "-3:3:7", *STEPS, "--out", str(out / "sweep"))
+    assert swept.exit_code == 0, swept.output
+    assert sweep.read_bytes() == (out / "sweep" / "900001_sweep.gif").read_bytes()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from latentedit.errors import LatentEditError
-from latentedit.studio.session import STRENGTH_RANGE, Studio, write_png
+from latentedit.studio.session import STRENGTH_RANGE, Studio, write_gif, write_png
 
 if TYPE_CHECKING:
     from latentedit.editing import Subject
@@ -74,6 +74,11 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
                         for label in ("Before", "After")
                     )
                 download = gr.DownloadButton("Download PNG", value=None, elem_id="download")
+                with gr.Row(visible=bool(names)):
+                    swept = gr.Dropdown(names, value=names[0] if names else None, label="Sweep edit", elem_id="swept")
+                    sweep_range = gr.Textbox("-3:3:7", label="Strengths FROM:TO:COUNT", elem_id="sweep-range")
+                    make_sweep = gr.Button("Make sweep GIF", elem_id="make-sweep")
+                sweep_file = gr.File(label="Sweep GIF (as apply --sweep writes it)", elem_id="sweep-file")
 
         def result(current: Subject | None, chosen: list[str], values: tuple[float, ...]) -> tuple[Any, Any]:
             if current is None:
@@ -112,7 +117,17 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
         def rerender(current: Subject | None, chosen: list[str], *values: float) -> tuple[Any, Any]:
             return result(current, chosen, values)
 
+        def sweep(current: Subject | None, name: str | None, text: str) -> str | None:
+            if current is None or not name:
+                raise gr.Error("Upload a photo or pick a seed first.")
+            try:
+                frames = studio.sweep(current, name, text)
+            except LatentEditError as exc:
+                raise gr.Error(str(exc)) from None
+            return str(write_gif(frames, root / f"{current.name}_sweep.gif"))
+
         shown = [subject, before, after, download, status]
+        make_sweep.click(sweep, [subject, swept, sweep_range], sweep_file)
         photo.upload(from_photo, [photo, conditioned, *sliders], shown)
         use_seed.click(from_seed, [seed, conditioned, *sliders], shown)
         for control in [*sliders, conditioned]:

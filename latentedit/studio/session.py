@@ -115,6 +115,15 @@ class Studio:
         inputs = {"orthogonal_to": conditions} if conditions and plan else {}
         return render(self.backend, subject, plan, **inputs)
 
+    def sweep(self, subject: Subject, name: str, text: str) -> list[np.ndarray]:
+        """Frames of one edit over ``FROM:TO:COUNT`` strengths, as `apply --dir NAME --sweep` renders them."""
+        from latentedit.editing import plan_edits, render
+        from latentedit.inputs import parse_strength_range
+
+        edit = self._edit(name)
+        plans = [plan_edits(self.backend, [(edit, value)]) for value in parse_strength_range(text)]
+        return [render(self.backend, subject, plan) for plan in plans]
+
     def _edit(self, name: str) -> Edit:
         if name not in self.edits:
             raise LatentEditError(f"Edit {name!r} is not offered here. Offered: {', '.join(self.edits) or 'none'}.")
@@ -127,3 +136,11 @@ def write_png(image: np.ndarray, path: Path) -> Path:
     from latentedit.images import png_writer
 
     return atomic_write(path, png_writer(image))
+
+
+def write_gif(frames: list[np.ndarray], path: Path) -> Path:
+    """The sweep file, written exactly as `latentedit apply --sweep` writes NAME_sweep.gif."""
+    from latentedit.fileio import atomic_write
+    from latentedit.images import gif_writer
+
+    return atomic_write(path, gif_writer(frames))
