@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from latentedit.edits import Edit
+from latentedit.errors import LatentEditError
 from latentedit.inversion import InversionOptions
 from latentedit.loaders import load_backend
 from latentedit.store import backend_dirname, edit_path, home
@@ -89,3 +90,22 @@ def test_a_slider_state_renders_what_apply_writes(cli, tmp_path: Path) -> None:
     studio = Studio.open(load_backend("random:32"))
     conditioned = studio.render(photo_subject, {"s0": 2.0}, conditioned_on=["mixed"])
     assert np.abs(conditioned.astype(int) - alone.astype(int)).mean() > 1  # grey levels
+
+
+def test_local_style_takes_a_reference_and_a_region_as_apply_does(cli, tmp_path: Path) -> None:
+    catalog = ("-o", "k=4", "-o", "samples=12", "-o", "layer=b16.conv1")
+    assert run(cli, "discover", "--method", "localstyle", *BACKEND, "--name", "parts", *catalog).exit_code == 0
+    assert run(cli, "directions", "label", "parts", "top=0,1", "rest=2", *BACKEND).exit_code == 0
+    studio = Studio.open(load_backend("random:32"))
+    assert studio.needs_reference == ["parts"] and studio.regions() == ["rest", "top"]
+    target, reference = studio.from_seed(3), studio.from_seed(4)
+    image = studio.render(target, {"parts": 1.0}, reference=reference, region="top")
+    out = tmp_path / "out"
+    local = ("--dir", "parts=1", "--reference", "seed:4", "--region", "top")
+    applied = run(cli, "apply", "seed:3", *local, *BACKEND, "--out", str(out))
+    assert applied.exit_code == 0, applied.output
+    written = write_png(image, tmp_path / "studio.png")
+    assert written.read_bytes() == (out / "seed0003_edited.png").read_bytes()
+    assert not np.array_equal(image, studio.render(target, {}))
+    with pytest.raises(LatentEditError, match="needs a reference"):
+        studio.render(target, {"parts": 1.0})

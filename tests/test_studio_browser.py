@@ -59,6 +59,9 @@ def studio(cli, tmp_path: Path) -> Iterator[str]:
     """Two stored edits of the embedded backend and a studio serving them; yields its address."""
     assert run(cli, "discover", "--method", "sefa", "--name", "s0").exit_code == 0
     assert run(cli, "discover", "--method", "sefa", "--name", "s1", "-o", "component=1").exit_code == 0
+    catalog = ("-o", "k=6", "-o", "samples=16", "--name", "parts")
+    assert run(cli, "discover", "--method", "localstyle", *catalog).exit_code == 0
+    assert run(cli, "directions", "label", "parts", "top=0,1", "rest=2").exit_code == 0
     port = free_port()
     log = (tmp_path / "studio.log").open("w")
     server = subprocess.Popen(
@@ -119,6 +122,16 @@ def test_upload_invert_slide_and_download_the_same_png_as_apply(cli, studio: str
             link.click()
         sweep = tmp_path / "downloaded.gif"
         sweep_started.value.save_as(sweep)
+        # local style: a reference sample and a named region, then its own slider
+        page.locator("#use-reference").click()
+        expect(page.locator("#reference-status")).to_contain_text("seed 1", timeout=30_000)
+        page.locator("#region input").fill("top")
+        page.locator("#region input").press("Enter")
+        composed = image_source(page, "after")
+        page.locator("#edit-2 input[type=range]").fill("1")
+        page.wait_for_function(
+            "previous => (document.querySelector('#after img') || {}).src !== previous", arg=composed, timeout=30_000
+        )
         screenshot = os.environ.get("STUDIO_SCREENSHOT")
         page.screenshot(path=screenshot or str(tmp_path / "studio.png"), full_page=True)
         browser.close()

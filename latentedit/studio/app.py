@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from latentedit.errors import LatentEditError
-from latentedit.studio.session import STRENGTH_RANGE, Studio, write_gif, write_png
+from latentedit.studio.session import LOCAL_RANGE, STRENGTH_RANGE, Studio, write_gif, write_png
 
 if TYPE_CHECKING:
     from latentedit.editing import Subject
@@ -25,12 +25,13 @@ CSS = "#before img, #after img { width: 100%; height: 100%; object-fit: contain;
 
 
 def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
-    """The page for `studio`; result PNGs go under `files` (a new temporary folder by default)."""
+    """The page for `studio`; result files go under `files` (a new temporary folder by default)."""
     root = Path(files or tempfile.mkdtemp(prefix="latentedit-studio-"))
-    names = list(studio.edits)
+    local = studio.needs_reference
+    names = [name for name in studio.edits if name not in local] + local
     with gr.Blocks(title=TITLE, analytics_enabled=False) as page:
         gr.Markdown(f"## {TITLE} — backend `{studio.backend.name}` ({studio.backend.resolution} px)")
-        subject = gr.State(None)
+        subject, reference = gr.State(None), gr.State(None)
         with gr.Row():
             with gr.Column(scale=1, min_width=260):
                 photo = gr.File(label="Photo (inverted once; cached)", file_types=["image"], elem_id="photo")
@@ -41,6 +42,7 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
                 sliders = [
                     gr.Slider(*STRENGTH_RANGE, value=0.0, step=0.1, label=name, elem_id=f"edit-{index}")
                     for index, name in enumerate(names)
+                    if name not in local
                 ]
                 if not names:
                     gr.Markdown(
@@ -55,6 +57,25 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
                     elem_id="conditioned",
                     visible=bool(studio.conditionable()),
                 )
+                with gr.Group(visible=bool(local)):
+                    gr.Markdown("**Local style**: copy a region's style from a reference.")
+                    sliders += [
+                        gr.Slider(*LOCAL_RANGE, value=0.0, step=0.05, label=name, elem_id=f"edit-{index}")
+                        for index, name in enumerate(names)
+                        if name in local
+                    ]
+                    region = gr.Dropdown(
+                        studio.regions(),
+                        value=None,
+                        allow_custom_value=True,
+                        label="Region (name or ids, e.g. 2+5)",
+                        elem_id="region",
+                    )
+                    with gr.Row():
+                        reference_seed = gr.Number(label="Reference seed", value=1, precision=0, minimum=0)
+                        use_reference_seed = gr.Button("Use as reference", elem_id="use-reference")
+                    reference_photo = gr.File(label="or a reference photo", file_types=["image"])
+                    reference_status = gr.Markdown("No reference yet.", elem_id="reference-status")
                 if studio.skipped:
                     gr.Markdown(
                         "Not offered: " + "; ".join(f"`{item.name}` ({item.reason})" for item in studio.skipped)
@@ -79,43 +100,52 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
                     sweep_range = gr.Textbox("-3:3:7", label="Strengths FROM:TO:COUNT", elem_id="sweep-range")
                     make_sweep = gr.Button("Make sweep GIF", elem_id="make-sweep")
                 sweep_file = gr.File(label="Sweep GIF (as apply --sweep writes it)", elem_id="sweep-file")
+        context = [conditioned, reference, region, *sliders]  # what a render reads besides the subject
 
-        def result(current: Subject | None, chosen: list[str], values: tuple[float, ...]) -> tuple[Any, Any]:
+        def result(current: Subject | None, chosen: list[str], ref: Subject | None, where: str | None, values):
             if current is None:
                 return None, None
             try:
-                image = studio.render(current, dict(zip(names, values, strict=True)), chosen or [])
+                strengths = dict(zip(names, values, strict=True))
+                image = studio.render(current, strengths, chosen or [], reference=ref, region=where)
             except LatentEditError as exc:
                 raise gr.Error(str(exc)) from None
             return image, str(write_png(image, root / f"{current.name}_edited.png"))
 
-        def start(current: Subject, chosen: list[str], values: tuple[float, ...], what: str) -> tuple[Any, ...]:
-            reconstruction = studio.render(current, {})
-            shown = current.source if current.source is not None else reconstruction
-            return (current, shown, *result(current, chosen, values), what)
+        def start(current: Subject, what: str, *state) -> tuple[Any, ...]:
+            shown = current.source if current.source is not None else studio.render(current, {})
+            return (current, shown, *result(current, *state[:3], state[3:]), what)
 
-        def from_photo(path: str | None, chosen: list[str], *values: float, progress=gr.Progress()) -> tuple:
-            if not path:
-                return None, None, None, None, "Upload a photo or pick a seed."
-
+        def inverted(path: str, progress: gr.Progress) -> Subject:
             def report(step: int, total: int, **metrics: Any) -> None:
                 progress((step, total), desc="inverting")
 
             try:
-                current = studio.from_photo(path, report)
+                return studio.from_photo(path, report)
             except LatentEditError as exc:
                 raise gr.Error(str(exc)) from None
-            return start(current, chosen, values, f"Inverted `{Path(path).name}`: PSNR {current.psnr:.1f} dB.")
 
-        def from_seed(value: float | None, chosen: list[str], *values: float) -> tuple:
-            try:
-                current = studio.from_seed(int(value or 0))
-            except LatentEditError as exc:
-                raise gr.Error(str(exc)) from None
-            return start(current, chosen, values, f"Sample of seed {int(value or 0)}.")
+        def from_photo(path: str | None, *state, progress=gr.Progress()) -> tuple:
+            if not path:
+                return None, None, None, None, "Upload a photo or pick a seed."
+            current = inverted(path, progress)
+            return start(current, f"Inverted `{Path(path).name}`: PSNR {current.psnr:.1f} dB.", *state)
 
-        def rerender(current: Subject | None, chosen: list[str], *values: float) -> tuple[Any, Any]:
-            return result(current, chosen, values)
+        def from_seed(value: float | None, *state) -> tuple:
+            return start(studio.from_seed(int(value or 0)), f"Sample of seed {int(value or 0)}.", *state)
+
+        def reference_from_photo(path: str | None, current: Subject | None, *state, progress=gr.Progress()):
+            if not path:
+                return None, "No reference yet.", *result(current, state[0], None, state[2], state[3:])
+            ref = inverted(path, progress)
+            return ref, f"Reference: `{Path(path).name}`.", *result(current, state[0], ref, state[2], state[3:])
+
+        def reference_from_seed(value: float | None, current: Subject | None, *state) -> tuple:
+            ref = studio.from_seed(int(value or 0))
+            return ref, f"Reference: seed {int(value or 0)}.", *result(current, state[0], ref, state[2], state[3:])
+
+        def rerender(current: Subject | None, *state) -> tuple[Any, Any]:
+            return result(current, *state[:3], state[3:])
 
         def sweep(current: Subject | None, name: str | None, text: str) -> str | None:
             if current is None or not name:
@@ -127,13 +157,16 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
             return str(write_gif(frames, root / f"{current.name}_sweep.gif"))
 
         shown = [subject, before, after, download, status]
+        photo.upload(from_photo, [photo, *context], shown)
+        use_seed.click(from_seed, [seed, *context], shown)
+        referenced = [reference, reference_status, after, download]
+        reference_photo.upload(reference_from_photo, [reference_photo, subject, *context], referenced)
+        use_reference_seed.click(reference_from_seed, [reference_seed, subject, *context], referenced)
         make_sweep.click(sweep, [subject, swept, sweep_range], sweep_file)
-        photo.upload(from_photo, [photo, conditioned, *sliders], shown)
-        use_seed.click(from_seed, [seed, conditioned, *sliders], shown)
-        for control in [*sliders, conditioned]:
+        for control in [*sliders, conditioned, region]:
             control.change(
                 rerender,
-                [subject, conditioned, *sliders],
+                [subject, *context],
                 [after, download],
                 show_progress="hidden",
                 queue=False,

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 STRENGTH_RANGE = (-5.0, 5.0)
 """Slider range in calibrated units: standard deviations of sampled latents along the edit."""
+LOCAL_RANGE = (0.0, 2.0)
+"""Local-style slider range: 1 transfers the region's style fully (the method's default)."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,14 @@ class Studio:
     backend: Backend
     options: InversionOptions
     edits: dict[str, Edit] = field(default_factory=dict)
+    needs_reference: list[str] = field(default_factory=list)
+    """Offered edits whose method takes an image at apply time (local style: reference + region)."""
     skipped: list[Skipped] = field(default_factory=list)
 
     @classmethod
     def open(cls, backend: Backend, options: InversionOptions | None = None) -> Studio:
-        """Load every stored edit of `backend` whose fingerprint matches and that needs no input
-        beyond a strength; list the others in `skipped` with the reason."""
+        """Load every stored edit of `backend` whose fingerprint matches; list the others in
+        `skipped` with the reason."""
         from latentedit.edits import Edit
         from latentedit.inversion import InversionOptions
         from latentedit.plugins import get_plugins
@@ -69,12 +73,19 @@ class Studio:
             except LatentEditError as exc:
                 studio.skipped.append(Skipped(stored.name, str(exc)))
                 continue
-            images = [param.flag for param in method.apply_params if param.kind == "image"]
-            if images:  # e.g. local style's reference: not on the page yet (use `latentedit apply`)
+            images = [param.name for param in method.apply_params if param.kind == "image"]
+            if images and images != ["reference"]:
                 studio.skipped.append(Skipped(stored.name, f"needs {', '.join(images)} (use `latentedit apply`)"))
                 continue
+            if images:
+                studio.needs_reference.append(stored.name)
             studio.edits[stored.name] = edit
         return studio
+
+    def regions(self) -> list[str]:
+        """Named regions of the reference-taking edits' catalogs (``params["labels"]``), for the picker."""
+        names = (name for edit in map(self.edits.get, self.needs_reference) for name in edit.params.get("labels") or {})
+        return sorted(set(names))
 
     def conditionable(self) -> list[str]:
         """Edits that may serve as conditions ("conditioned on"): those of vector methods."""
@@ -103,16 +114,28 @@ class Studio:
         return subject
 
     def render(
-        self, subject: Subject, strengths: Mapping[str, float], conditioned_on: Sequence[str] = ()
+        self,
+        subject: Subject,
+        strengths: Mapping[str, float],
+        conditioned_on: Sequence[str] = (),
+        reference: Subject | None = None,
+        region: str | None = None,
     ) -> np.ndarray:
-        """`subject` with every non-zero slider applied (composed in slider order) as uint8 ``[H, W, 3]``;
-        `conditioned_on` names edits whose attributes the vector edits keep (InterFaceGAN's projection)."""
+        """`subject` with every non-zero slider applied (composed as `apply_edits` orders them) as uint8
+        ``[H, W, 3]``. `conditioned_on` names edits whose attributes the vector edits keep
+        (InterFaceGAN's projection; an edit that is moved itself is no condition); `reference` and
+        `region` go to the edits that take them (local style), as `apply --reference --region` does."""
         from latentedit.editing import plan_edits, render
 
-        chosen = [(self._edit(name), float(value)) for name, value in strengths.items() if float(value) != 0.0]
-        plan = plan_edits(self.backend, chosen)
-        conditions = [self._edit(name) for name in conditioned_on if all(name != e.name for e, _ in chosen)]
-        inputs = {"orthogonal_to": conditions} if conditions and plan else {}
+        moved = {name: float(value) for name, value in strengths.items() if float(value) != 0.0}
+        plan = plan_edits(self.backend, [(self._edit(name), value) for name, value in moved.items()])
+        given = {
+            "orthogonal_to": [self._edit(name) for name in conditioned_on if name not in moved] or None,
+            "reference": reference.ws if reference is not None else None,
+            "region": region or None,
+        }
+        accepted = set().union(*(type(item.method).apply_input_names() for item in plan)) if plan else set()
+        inputs = {key: value for key, value in given.items() if key in accepted and value is not None}
         return render(self.backend, subject, plan, **inputs)
 
     def sweep(self, subject: Subject, name: str, text: str) -> list[np.ndarray]:
