@@ -56,7 +56,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def studio(cli, tmp_path: Path) -> Iterator[str]:
-    """Two stored edits of the embedded backend and a studio serving them; yields its address."""
+    """Stored edits of the embedded backend and a studio serving them (a second start on its port
+    fails with one line); yields its address."""
     assert run(cli, "discover", "--method", "sefa", "--name", "s0").exit_code == 0
     assert run(cli, "discover", "--method", "sefa", "--name", "s1", "-o", "component=1").exit_code == 0
     catalog = ("-o", "k=6", "-o", "samples=16", "--name", "parts")
@@ -80,6 +81,14 @@ def studio(cli, tmp_path: Path) -> Iterator[str]:
             assert server.poll() is None, (tmp_path / "studio.log").read_text()
             assert time.monotonic() < deadline, "the studio did not serve within 120 s"
             time.sleep(0.5)
+    second = subprocess.run(
+        [sys.executable, "-m", "latentedit", "studio", "--no-browser", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 2 and second.stderr.strip().count("\n") == 0, second.stderr
+    assert f"Cannot serve on 127.0.0.1:{port}" in second.stderr
     yield address
     server.terminate()
     server.wait(timeout=30)
