@@ -102,7 +102,8 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
                 sweep_file = gr.File(label="Sweep GIF (as apply --sweep writes it)", elem_id="sweep-file")
         context = [conditioned, reference, region, *sliders]  # what a render reads besides the subject
 
-        def result(current: Subject | None, chosen: list[str], ref: Subject | None, where: str | None, values):
+        def result(current: Subject | None, chosen: list[str], ref: Subject | None, where: str | None, *values):
+            """The edited image and its PNG file for one page state (`context`'s values, in order)."""
             if current is None:
                 return None, None
             try:
@@ -114,7 +115,7 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
 
         def start(current: Subject, what: str, *state) -> tuple[Any, ...]:
             shown = current.source if current.source is not None else studio.render(current, {})
-            return (current, shown, *result(current, *state[:3], state[3:]), what)
+            return (current, shown, *result(current, *state), what)
 
         def inverted(path: str, progress: gr.Progress) -> Subject:
             def report(step: int, total: int, **metrics: Any) -> None:
@@ -134,18 +135,20 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
         def from_seed(value: float | None, *state) -> tuple:
             return start(studio.from_seed(int(value or 0)), f"Sample of seed {int(value or 0)}.", *state)
 
-        def reference_from_photo(path: str | None, current: Subject | None, *state, progress=gr.Progress()):
-            if not path:
-                return None, "No reference yet.", *result(current, state[0], None, state[2], state[3:])
-            ref = inverted(path, progress)
-            return ref, f"Reference: `{Path(path).name}`.", *result(current, state[0], ref, state[2], state[3:])
+        def with_reference(ref: Subject | None, what: str, current: Subject | None, *state) -> tuple:
+            chosen, _, where, *values = state
+            return ref, what, *result(current, chosen, ref, where, *values)
 
-        def reference_from_seed(value: float | None, current: Subject | None, *state) -> tuple:
-            ref = studio.from_seed(int(value or 0))
-            return ref, f"Reference: seed {int(value or 0)}.", *result(current, state[0], ref, state[2], state[3:])
+        def reference_from_photo(path: str | None, *state, progress=gr.Progress()) -> tuple:
+            if not path:
+                return with_reference(None, "No reference yet.", *state)
+            return with_reference(inverted(path, progress), f"Reference: `{Path(path).name}`.", *state)
+
+        def reference_from_seed(value: float | None, *state) -> tuple:
+            return with_reference(studio.from_seed(int(value or 0)), f"Reference: seed {int(value or 0)}.", *state)
 
         def rerender(current: Subject | None, *state) -> tuple[Any, Any]:
-            return result(current, *state[:3], state[3:])
+            return result(current, *state)
 
         def sweep(current: Subject | None, name: str | None, text: str) -> str | None:
             if current is None or not name:
