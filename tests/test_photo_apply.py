@@ -194,3 +194,16 @@ def test_a_registered_detector_finds_the_faces(cli, tmp_path, scene, edit) -> No
     assert result.exit_code == 0, result.output
     (face,) = json.loads(result.stdout)["results"][0]["faces"]
     assert face["score"] == 0.9 and np.allclose(face["landmarks"], scene.landmarks)
+
+
+def test_editing_the_same_photo_again_reuses_the_face_inversion(cli, tmp_path, scene, edit, isolated_home) -> None:
+    args = ["apply", str(tmp_path / "scene.png"), "--dir", edit, "--landmarks", str(tmp_path / "marks.json"), *FAST]
+    assert run(cli, *args, *BACKEND, "--out", str(tmp_path / "a")).exit_code == 0
+    cached = sorted((isolated_home / "cache" / "inversions").rglob("*.safetensors"))
+    assert len(cached) == 1  # one face, keyed by its aligned crop's pixels
+    assert run(cli, *args, *BACKEND, "--out", str(tmp_path / "b"), "--strength", "-2").exit_code == 0
+    assert sorted((isolated_home / "cache" / "inversions").rglob("*.safetensors")) == cached
+    first = np.asarray(Image.open(tmp_path / "a" / "scene_compare.png"))
+    second = np.asarray(Image.open(tmp_path / "b" / "scene_compare.png"))
+    width = first.shape[1] // 3
+    assert np.array_equal(first[:, : 2 * width], second[:, : 2 * width])  # same photo, same reconstruction
