@@ -84,24 +84,12 @@ def align_command(
 
 def _faces(photos: list[Path], landmarks: Path | None, detector: str | None) -> dict[Path, tuple[Any, list[Any]]]:
     """Each photo's pixels and its faces as (score or None, five points), best first."""
-    from latentedit.faces import NoFaceError
-    from latentedit.faces.detectors import detect, load_detector
-    from latentedit.faces.landmarks import faces_for, read_landmarks_file
     from latentedit.faces.photo import read_photo
+    from latentedit.photos import FaceFinder
 
-    if landmarks is not None and detector is not None:
-        raise LatentEditError("Give --landmarks or --detector, not both.")
-    table = read_landmarks_file(landmarks) if landmarks is not None else None
-    find = load_detector(detector) if table is None else None
+    finder = FaceFinder(landmarks, detector)
     faces: dict[Path, tuple[Any, list[Any]]] = {}
     for photo in photos:
-        if table is not None:
-            given = faces_for(table, photo, landmarks)  # type: ignore[arg-type]
-            faces[photo] = (read_photo(photo), [(None, points) for points in given])
-            continue
         pixels = read_photo(photo)
-        found = detect(find, pixels)  # type: ignore[arg-type]
-        if not found:
-            raise NoFaceError(f"No face found in {photo}; pass its landmarks with --landmarks FILE.json.")
-        faces[photo] = (pixels, [(detection.score, detection.landmarks) for detection in found])
+        faces[photo] = (pixels, finder.faces(photo, pixels))
     return faces
