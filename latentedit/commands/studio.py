@@ -63,7 +63,8 @@ def studio_command(
 
     studio = Studio.open(load_backend(backend, device), parse_options(InversionOptions, options))
     page = build_app(studio)
-    note(f"latentedit studio on http://{host}:{port} ({len(studio.edits)} edits offered; Ctrl-C stops it)", quiet)
+    offered = f"{len(studio.edits)} edit{'' if len(studio.edits) == 1 else 's'} offered"
+    note(f"latentedit studio on http://{host}:{port} ({offered}; Ctrl-C stops it)", quiet)
     try:
         page.launch(
             server_name=host,
