@@ -88,7 +88,7 @@ def _option(declared: Declared) -> inspect.Parameter:
     users = ", ".join(declared.users)
     info = typer.Option(
         param.flag,
-        help=f"{param.help} (methods: {users})",
+        help=f"{param.help} (used by: {users})",
         metavar=param.metavar or None,
         rich_help_panel=declared.panel,
     )
