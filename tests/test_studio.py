@@ -16,7 +16,7 @@ from latentedit.errors import LatentEditError
 from latentedit.inversion import InversionOptions
 from latentedit.loaders import load_backend
 from latentedit.store import backend_dirname, edit_path, home
-from latentedit.studio.session import Studio, write_gif, write_png
+from latentedit.studio.session import Studio, write_gif, write_result
 from tests.helpers import one_line_error, run
 
 BACKEND = ("--backend", "random:32")
@@ -64,7 +64,7 @@ def test_a_slider_state_renders_what_apply_writes(cli, tmp_path: Path) -> None:
     Image.fromarray(studio.render(subject, {})).save(photo)
     photo_subject = studio.from_photo(photo)
     out = tmp_path / "out"
-    composed = write_png(studio.render(photo_subject, {"s0": 2.0, "s1": -1.5}), tmp_path / "studio.png")
+    composed = write_result(photo_subject, studio.render(photo_subject, {"s0": 2.0, "s1": -1.5}), tmp_path)
     applied = run(
         cli, "apply", str(photo), "--dir", "s0=2", "--dir", "s1=-1.5", "-o", "steps=5", *BACKEND, "--out", str(out)
     )
@@ -98,14 +98,31 @@ def test_local_style_takes_a_reference_and_a_region_as_apply_does(cli, tmp_path:
     assert run(cli, "directions", "label", "parts", "top=0,1", "rest=2", *BACKEND).exit_code == 0
     studio = Studio.open(load_backend("random:32"))
     assert studio.needs_reference == ["parts"] and studio.regions() == ["rest", "top"]
-    target, reference = studio.from_seed(3), studio.from_seed(4)
+    target, reference = studio.from_seed(3), studio.reference("seed:4")
     image = studio.render(target, {"parts": 1.0}, reference=reference, region="top")
     out = tmp_path / "out"
     local = ("--dir", "parts=1", "--reference", "seed:4", "--region", "top")
     applied = run(cli, "apply", "seed:3", *local, *BACKEND, "--out", str(out))
     assert applied.exit_code == 0, applied.output
-    written = write_png(image, tmp_path / "studio.png")
+    written = write_result(target, image, tmp_path)
     assert written.read_bytes() == (out / "seed0003_edited.png").read_bytes()
     assert not np.array_equal(image, studio.render(target, {}))
     with pytest.raises(LatentEditError, match="needs a reference"):
         studio.render(target, {"parts": 1.0})
+
+
+def test_a_larger_photo_is_taken_as_apply_takes_it(cli, tmp_path: Path) -> None:
+    run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "s0")
+    studio = Studio.open(load_backend("random:32"), InversionOptions(steps=3))
+    big = tmp_path / "big.png"
+    Image.fromarray(np.kron(studio.render(studio.from_seed(5), {}), np.ones((3, 3, 1), np.uint8))).save(big)
+    with pytest.raises(LatentEditError, match="no face detector is installed"):
+        studio.from_photo(big)  # --align auto: a 96 px photo for a 32 px generator needs its faces found
+    unit = studio.from_photo(big, align="none")
+    written = write_result(unit, studio.render(unit, {"s0": -2.0}), tmp_path)
+    out = tmp_path / "out"
+    applied = run(
+        cli, "apply", str(big), "--dir", "s0=-2", "--align", "none", "-o", "steps=3", *BACKEND, "--out", str(out)
+    )
+    assert applied.exit_code == 0, applied.output
+    assert written.read_bytes() == (out / "big_edited.png").read_bytes()

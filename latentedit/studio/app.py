@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from latentedit.errors import LatentEditError
-from latentedit.studio.session import LOCAL_RANGE, STRENGTH_RANGE, Studio, write_gif, write_png
+from latentedit.studio.session import LOCAL_RANGE, STRENGTH_RANGE, Studio, write_gif, write_result
 
 if TYPE_CHECKING:
     from latentedit.editing import Subject
+    from latentedit.photos import EditUnit
 
 TITLE = "latentedit studio"
 PREVIEW_PX = 320
@@ -35,6 +36,12 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=1, min_width=260):
                 photo = gr.File(label="Photo (inverted once; cached)", file_types=["image"], elem_id="photo")
+                align = gr.Radio(
+                    ["auto", "none"],
+                    value="auto",
+                    label="Align faces (as apply --align: auto aligns a photo larger than the generator's crop)",
+                    elem_id="align",
+                )
                 with gr.Row():
                     seed = gr.Number(label="or a seed", value=0, precision=0, minimum=0, elem_id="seed")
                     use_seed = gr.Button("Use seed", elem_id="use-seed")
@@ -102,7 +109,7 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
                 sweep_file = gr.File(label="Sweep GIF (as apply --sweep writes it)", elem_id="sweep-file")
         context = [conditioned, reference, region, *sliders]  # what a render reads besides the subject
 
-        def result(current: Subject | None, chosen: list[str], ref: Subject | None, where: str | None, *values):
+        def result(current: EditUnit | None, chosen: list[str], ref: Subject | None, where: str | None, *values):
             """The edited image and its PNG file for one page state (`context`'s values, in order)."""
             if current is None:
                 return None, None
@@ -111,46 +118,54 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
                 image = studio.render(current, strengths, chosen or [], reference=ref, region=where)
             except LatentEditError as exc:
                 raise gr.Error(str(exc)) from None
-            return image, str(write_png(image, root / f"{current.name}_edited.png"))
+            return image, str(write_result(current, image, root))
 
-        def start(current: Subject, what: str, *state) -> tuple[Any, ...]:
-            shown = current.source if current.source is not None else studio.render(current, {})
+        def start(current: EditUnit, what: str, *state) -> tuple[Any, ...]:
+            source = current.source()
+            shown = source if source is not None else studio.render(current, {})
             return (current, shown, *result(current, *state), what)
 
-        def inverted(path: str, progress: gr.Progress) -> Subject:
+        def inverted(read: Any, progress: gr.Progress, *args: Any) -> Any:
+            """`read(*args, report)` with the inversion's progress on the page and errors as one line."""
+
             def report(step: int, total: int, **metrics: Any) -> None:
                 progress((step, total), desc="inverting")
 
             try:
-                return studio.from_photo(path, report)
+                return read(*args, report)
             except LatentEditError as exc:
                 raise gr.Error(str(exc)) from None
 
-        def from_photo(path: str | None, *state, progress=gr.Progress()) -> tuple:
+        def from_photo(path: str | None, mode: str, *state, progress=gr.Progress()) -> tuple:
             if not path:
                 return None, None, None, None, "Upload a photo or pick a seed."
-            current = inverted(path, progress)
-            return start(current, f"Inverted `{Path(path).name}`: PSNR {current.psnr:.1f} dB.", *state)
+            current = inverted(lambda where, report: studio.from_photo(where, report, mode), progress, path)
+            described = current.describe()
+            faces = f"{len(described['faces'])} face(s) aligned; " if "faces" in described else ""
+            what = f"Inverted `{Path(path).name}`: {faces}PSNR {described['psnr']:.1f} dB."
+            return start(current, " ".join([what, *described["warnings"]]), *state)
 
         def from_seed(value: float | None, *state) -> tuple:
             return start(studio.from_seed(int(value or 0)), f"Sample of seed {int(value or 0)}.", *state)
 
-        def with_reference(ref: Subject | None, what: str, current: Subject | None, *state) -> tuple:
+        def with_reference(ref: Subject | None, what: str, current: EditUnit | None, *state) -> tuple:
             chosen, _, where, *values = state
             return ref, what, *result(current, chosen, ref, where, *values)
 
         def reference_from_photo(path: str | None, *state, progress=gr.Progress()) -> tuple:
             if not path:
                 return with_reference(None, "No reference yet.", *state)
-            return with_reference(inverted(path, progress), f"Reference: `{Path(path).name}`.", *state)
+            ref = inverted(studio.reference, progress, path)
+            return with_reference(ref, f"Reference: `{Path(path).name}`.", *state)
 
         def reference_from_seed(value: float | None, *state) -> tuple:
-            return with_reference(studio.from_seed(int(value or 0)), f"Reference: seed {int(value or 0)}.", *state)
+            ref = studio.reference(f"seed:{int(value or 0)}")
+            return with_reference(ref, f"Reference: seed {int(value or 0)}.", *state)
 
-        def rerender(current: Subject | None, *state) -> tuple[Any, Any]:
+        def rerender(current: EditUnit | None, *state) -> tuple[Any, Any]:
             return result(current, *state)
 
-        def sweep(current: Subject | None, name: str | None, text: str) -> str | None:
+        def sweep(current: EditUnit | None, name: str | None, text: str) -> str | None:
             if current is None or not name:
                 raise gr.Error("Upload a photo or pick a seed first.")
             try:
@@ -160,7 +175,7 @@ def build_app(studio: Studio, files: Path | None = None) -> gr.Blocks:
             return str(write_gif(frames, root / f"{current.name}_sweep.gif"))
 
         shown = [subject, before, after, download, status]
-        photo.upload(from_photo, [photo, *context], shown)
+        photo.upload(from_photo, [photo, align, *context], shown)
         use_seed.click(from_seed, [seed, *context], shown)
         referenced = [reference, reference_status, after, download]
         reference_photo.upload(reference_from_photo, [reference_photo, subject, *context], referenced)

@@ -1,5 +1,6 @@
-"""What the studio does, without a UI: offer this backend's edits, turn a photo or a seed into a
-subject once (inversion through the cache the CLI shares), and render any slider state from it.
+"""What the studio does, without a UI: offer this backend's edits, turn a photo or a seed into an
+`EditUnit` once, exactly as `latentedit apply` does (alignment, inversion through the cache the CLI
+shares), and render any slider state from it (faces pasted back into a photo).
 
 The page (app.py) only lays this out; the latency benchmark and the tests drive it directly.
 """
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
     from latentedit.backend import Backend
     from latentedit.editing import Subject
     from latentedit.edits import Edit
+    from latentedit.inputs import Input
     from latentedit.inversion import InversionOptions
+    from latentedit.photos import AlignedPhoto, EditUnit
 
 STRENGTH_RANGE = (-5.0, 5.0)
 """Slider range in calibrated units: standard deviations of sampled latents along the edit."""
@@ -98,34 +101,54 @@ class Studio:
             if "orthogonal_to" in methods.get(edit.method).apply_input_names() and edit.space != "s"
         ]
 
-    def from_photo(self, path: str | Path, progress: Progress = no_progress) -> Subject:
-        """The photo's subject: inverted once, through the same cache as `latentedit apply`."""
-        return self._subject(str(path), progress)
+    def from_photo(self, path: str | Path, progress: Progress = no_progress, align: str = "auto") -> EditUnit:
+        """The photo as `latentedit apply --align ALIGN` takes it: a crop at the generator's size as it
+        is, a larger photo with its faces aligned (a detector or nothing: one-line error), each face
+        inverted once through the cache the CLI shares, and pasted back when rendered."""
+        from latentedit.inputs import parse_inputs
+        from latentedit.photos import FaceFinder, open_photo, template_for
 
-    def from_seed(self, seed: int) -> Subject:
-        """A generated sample's subject (its Z and W codes, no inversion)."""
-        return self._subject(f"seed:{int(seed)}", no_progress)
+        (item,) = parse_inputs([str(path)])
+        template = template_for(self.backend.name)
+        photo = open_photo(item.path, align, self.backend.resolution, FaceFinder(), template)
+        return self._unit(item, photo, progress)
 
-    def _subject(self, text: str, progress: Progress) -> Subject:
+    def from_seed(self, seed: int) -> EditUnit:
+        """A generated sample (its Z and W codes, no inversion)."""
+        from latentedit.inputs import parse_inputs
+
+        (item,) = parse_inputs([f"seed:{int(seed)}"])
+        return self._unit(item, None, no_progress)
+
+    def reference(self, text: str, progress: Progress = no_progress) -> Subject:
+        """A local-style reference (an image file or ``seed:N``) as `apply --reference` reads it."""
         from latentedit.editing import prepare_subjects
         from latentedit.inputs import parse_inputs
 
         (subject,) = prepare_subjects(self.backend, parse_inputs([text]), self.options, progress)
         return subject
 
+    def _unit(self, item: Input, photo: AlignedPhoto | None, progress: Progress) -> EditUnit:
+        from latentedit.photos import invert_units, plan_units
+
+        (unit,) = plan_units([item], {item.name: photo}, crop_only=False, same_format=False)
+        invert_units(self.backend, [unit], self.options, progress)
+        return unit
+
     def render(
         self,
-        subject: Subject,
+        unit: EditUnit,
         strengths: Mapping[str, float],
         conditioned_on: Sequence[str] = (),
         reference: Subject | None = None,
         region: str | None = None,
     ) -> np.ndarray:
-        """`subject` with every non-zero slider applied (composed as `apply_edits` orders them) as uint8
-        ``[H, W, 3]``. `conditioned_on` names edits whose attributes the vector edits keep
-        (InterFaceGAN's projection; an edit that is moved itself is no condition); `reference` and
-        `region` go to the edits that take them (local style), as `apply --reference --region` does."""
-        from latentedit.editing import plan_edits, render
+        """`unit` with every non-zero slider applied (composed as `apply_edits` orders them; faces
+        pasted back into a photo) as uint8 ``[H, W, 3]``. `conditioned_on` names edits whose
+        attributes the vector edits keep (InterFaceGAN's projection; an edit that is moved itself is
+        no condition); `reference` and `region` go to the edits that take them (local style), as
+        `apply --reference --region` does."""
+        from latentedit.editing import plan_edits
 
         moved = {name: float(value) for name, value in strengths.items() if float(value) != 0.0}
         plan = plan_edits(self.backend, [(self._edit(name), value) for name, value in moved.items()])
@@ -136,16 +159,16 @@ class Studio:
         }
         accepted = set().union(*(type(item.method).apply_input_names() for item in plan)) if plan else set()
         inputs = {key: value for key, value in given.items() if key in accepted and value is not None}
-        return render(self.backend, subject, plan, **inputs)
+        return unit.draw(self.backend, plan, inputs)
 
-    def sweep(self, subject: Subject, name: str, text: str) -> list[np.ndarray]:
+    def sweep(self, unit: EditUnit, name: str, text: str) -> list[np.ndarray]:
         """Frames of one edit over ``FROM:TO:COUNT`` strengths, as `apply --dir NAME --sweep` renders them."""
-        from latentedit.editing import plan_edits, render
+        from latentedit.editing import plan_edits
         from latentedit.inputs import parse_strength_range
 
         edit = self._edit(name)
         plans = [plan_edits(self.backend, [(edit, value)]) for value in parse_strength_range(text)]
-        return [render(self.backend, subject, plan) for plan in plans]
+        return [unit.draw(self.backend, plan, {}) for plan in plans]
 
     def _edit(self, name: str) -> Edit:
         if name not in self.edits:
@@ -153,12 +176,15 @@ class Studio:
         return self.edits[name]
 
 
-def write_png(image: np.ndarray, path: Path) -> Path:
-    """The result file, written exactly as `latentedit apply` writes NAME_edited.png."""
+def write_result(unit: EditUnit, image: np.ndarray, folder: Path) -> Path:
+    """The result file, written exactly as `latentedit apply` writes NAME_edited.png: a whole photo
+    keeps its EXIF and colour profile, a crop or a sample is a plain PNG."""
     from latentedit.fileio import atomic_write
-    from latentedit.images import png_writer
+    from latentedit.images import photo_writer, png_writer
 
-    return atomic_write(path, png_writer(image))
+    whole = unit.photo is not None and unit.face is None
+    writer = photo_writer(image, unit.photo.photo, False) if whole else png_writer(image)  # type: ignore[union-attr]
+    return atomic_write(folder / f"{unit.name}{unit.edited_suffix}", writer)
 
 
 def write_gif(frames: list[np.ndarray], path: Path) -> Path:
