@@ -105,13 +105,13 @@ def config_f_network(resolution: int, folder: Path) -> str:
     return f"stylegan2:{path}"
 
 
-def handler_times(studio, subject, values: list[float], folder: Path) -> list[float]:
-    from latentedit.studio.session import write_png
+def handler_times(studio, unit, values: list[float], folder: Path) -> list[float]:
+    from latentedit.studio.session import write_result
 
     times = []
     for value in values:
         started = time.perf_counter()
-        write_png(studio.render(subject, {"s0": value, "s1": 1.0}), folder / "result.png")
+        write_result(unit, studio.render(unit, {"s0": value, "s1": 1.0}), folder)
         times.append(time.perf_counter() - started)
     return times
 

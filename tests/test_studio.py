@@ -4,6 +4,7 @@ state renders exactly what `latentedit apply` writes."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import socket
 from pathlib import Path
 
@@ -126,3 +127,14 @@ def test_a_larger_photo_is_taken_as_apply_takes_it(cli, tmp_path: Path) -> None:
     )
     assert applied.exit_code == 0, applied.output
     assert written.read_bytes() == (out / "big_edited.png").read_bytes()
+
+
+def test_the_latency_benchmark_runs(tmp_path: Path) -> None:
+    from benchmarks import studio_latency
+
+    report = tmp_path / "latency.json"
+    argv = ["--backend", "random:32", "--changes", "4", "--warmup", "1", "--no-browser", "--work", str(tmp_path)]
+    studio_latency.main([*argv, "--json", str(report)])
+    results = json.loads(report.read_text())["results"]
+    assert results["handler"]["n"] == 4 and results["handler"]["median_ms"] > 0
+    assert results["browser"] == {"skipped": "--no-browser"}
