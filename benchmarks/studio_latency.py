@@ -193,7 +193,7 @@ def measure(args) -> dict[str, Any]:
         if absent
     ]
     if missing or args.no_browser:
-        results["browser"] = {"skipped": "needs " + ", ".join(missing) if missing else "--no-browser"}
+        results["browser"] = {"skipped": "--no-browser" if args.no_browser else "needs " + ", ".join(missing)}
     else:
         results["browser"] = summary(browser_times(studio, args.photo, args.seed, values, args.warmup))
     common.emit({"clock": "browser", **results["browser"]})
