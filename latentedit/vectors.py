@@ -83,8 +83,13 @@ def vector_edit(
     params: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
     provenance: dict[str, Any] | None = None,
+    calibration: dict[str, int] | None = None,
 ) -> Edit:
-    """An Edit holding a unit direction and its calibrated strength unit."""
+    """An Edit holding a unit direction and its calibrated strength unit.
+
+    `calibration` (``{"samples": N, "seed": S}``) says the calibration latents were
+    ``sample(backend, N, S)``: recorded in the provenance, it lets `directions export` print the
+    import command that re-calibrates to the very same unit."""
     import torch
 
     from latentedit.edits import Edit
@@ -101,7 +106,7 @@ def vector_edit(
         backend_name=backend.name,
         params=params or {},
         metrics={"strength_unit": step, **(metrics or {})},
-        provenance=provenance or {},
+        provenance={**(provenance or {}), **({"calibration": calibration} if calibration else {})},
     )
 
 

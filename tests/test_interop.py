@@ -311,3 +311,26 @@ def test_the_imported_method_learns_nothing(cli) -> None:
     result = run(cli, "discover", "--method", "imported")
     assert result.exit_code == 2
     assert "use `latentedit directions import FILE`" in one_line_error(result)
+
+
+DISCOVERED = {
+    "sefa": ["--method", "sefa"],
+    "interfacegan": ["--method", "interfacegan", "--attr", "brightness", "--samples", "300", "-o", "ratio=0.1"],
+}
+
+
+@pytest.mark.parametrize("method", sorted(DISCOVERED))
+def test_a_discovered_edit_exports_and_imports_back_with_the_same_unit(cli, fake_scorers, tmp_path, method) -> None:
+    found = run(cli, "discover", *DISCOVERED[method], "--name", "found", "--backend", "random:32")
+    assert found.exit_code == 0, found.output
+    first = latentedit.load_edit("found", backend="random:32")
+    exported = run(cli, "directions", "export", "found", "--format", "e4e-pt", "--out", str(tmp_path / "f.pt"),
+                   "--backend", "random:32", "--json")  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    words = shlex.split(json.loads(exported.stdout)["import_command"])
+    assert "samples=" in " ".join(words)  # the calibration the edit recorded travels with the command
+    again = run(cli, *words[1:], "--out", str(tmp_path / "back.safetensors"))
+    assert again.exit_code == 0, again.output
+    second = Edit.load(tmp_path / "back.safetensors")
+    assert cosine(second.tensors["direction"], first.tensors["direction"].numpy()) == pytest.approx(1.0, abs=1e-6)
+    assert float(second.tensors["strength_unit"]) == pytest.approx(float(first.tensors["strength_unit"]), rel=1e-6)

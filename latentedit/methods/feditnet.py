@@ -197,6 +197,7 @@ class FEditNet(VectorMethod):
                 "seed": request.seed,
                 "calibration_samples": len(calibration),
             },
+            calibration={"samples": len(calibration), "seed": request.seed},
         )
 
     def _tuning_scorer(self, backend: Backend, request: DiscoverRequest) -> Any:

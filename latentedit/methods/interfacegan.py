@@ -165,6 +165,7 @@ class InterFaceGAN(VectorMethod):
         if not given:
             request.require(self.name, "attr")
         count = request.samples or options.samples
+        calibration = None  # labelled latents or photos: not a reproducible sample
         if given:
             if options.condition:
                 raise LatentEditError(
@@ -188,6 +189,7 @@ class InterFaceGAN(VectorMethod):
                 for name in options.condition
             ]
             provenance = {"samples": count, "seed": request.seed, "labels": f"scorer:{backend.name}"}
+            calibration = {"samples": count, "seed": request.seed}
         if request.positives is None:
             normal, metrics = train_boundary(latents, scores, options.ratio, options.split, options.C, request.seed)
         conditions = condition_normals + [self._other_direction(other, normal) for other in request.orthogonal_to]
@@ -205,6 +207,7 @@ class InterFaceGAN(VectorMethod):
             params={**options_dict(options), "orthogonal_to": [edit.name for edit in request.orthogonal_to]},
             metrics=metrics,
             provenance=provenance,
+            calibration=calibration,
         )
 
     @staticmethod

@@ -127,4 +127,5 @@ class PairDirection(VectorMethod):
             params={**options_dict(options), "steps": steps},
             metrics=metrics,
             provenance={"pairs": [[str(a), str(b)] for a, b in pairs], "sha256": [sha256_file(path) for path in files]},
+            calibration={"samples": options.calibration_samples, "seed": request.seed},
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from latentedit.api import OptionError, VectorMethod, option, options_dict, parse_layers, vector_edit
+from latentedit.api import OptionError, VectorMethod, option, options_dict, parse_layers, sample, vector_edit
 
 if TYPE_CHECKING:
     import torch
@@ -96,8 +96,7 @@ class SeFa(VectorMethod):
         progress(1, 2, components=int(eigenvectors.shape[0]))
         direction = torch.zeros(backend.num_ws, backend.w_dim)
         direction[layers] = eigenvectors[options.component]
-        with torch.inference_mode():
-            ws = backend.mapping(backend.sample_z(options.samples, request.seed)).cpu()
+        ws = sample(backend, options.samples, request.seed).latents("w+")
         progress(2, 2)
         share = float(eigenvalues[options.component] / eigenvalues.sum())
         return vector_edit(
@@ -107,6 +106,7 @@ class SeFa(VectorMethod):
             direction=direction,
             backend=backend,
             calibration_latents=ws,
+            calibration={"samples": options.samples, "seed": request.seed},
             attribute=request.attr,
             params=options_dict(options),
             metrics={"eigenvalue": float(eigenvalues[options.component]), "eigenvalue_share": share},
