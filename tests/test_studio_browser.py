@@ -20,19 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.studio_latency import CHROMIUM, CHROMIUM_FLAGS  # one place for the browser's settings
 from tests.helpers import run
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STEPS = ("-o", "steps=40")  # the studio and `apply` invert with the same settings: one cache entry
 STRENGTH = 2.5
 
