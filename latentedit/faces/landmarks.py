@@ -16,15 +16,20 @@ from typing import Any
 from latentedit.faces import LandmarksError, NoFaceError
 
 
+def read_json(source: Path, what: str) -> Any:
+    """The JSON in `source`, or one `LandmarksError` line naming `what` it should have been."""
+    try:
+        return json.loads(source.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LandmarksError(f"{what} {source} is not readable JSON ({exc}).") from None
+
+
 def read_landmarks_file(path: str | Path) -> dict[str, list[Any]]:
     """The file's faces by photo key, checked for shape only when used (`faces_for`)."""
     source = Path(path)
     if not source.is_file():
         raise LandmarksError(f"Landmarks file {source} not found.")
-    try:
-        data = json.loads(source.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LandmarksError(f"Landmarks file {source} is not readable JSON ({exc}).") from None
+    data = read_json(source, "Landmarks file")
     if not isinstance(data, dict) or not all(isinstance(faces, list) for faces in data.values()):
         raise LandmarksError(
             f'Landmarks file {source} must map each photo to a list of faces: {{"photo.jpg": [[[x, y] x 5], ...]}}.'

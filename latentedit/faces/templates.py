@@ -14,7 +14,6 @@ top-left, bottom-left, bottom-right, top-right corners in photo pixels). Two kin
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -199,10 +198,9 @@ def load_template(spec: str) -> Template:
     path = Path(spec)
     if not path.is_file():
         raise LandmarksError(f"Unknown template {spec!r}: expected ffhq, embedded or a JSON file of five points.")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LandmarksError(f"Template {path} is not readable JSON ({exc}).") from None
+    from latentedit.faces.landmarks import read_json
+
+    data = read_json(path, "Template")
     points = data.get("points") if isinstance(data, dict) else None
     if points is None:
         raise LandmarksError(f'Template {path} has no "points": five [x, y] pairs in unit crop coordinates.')
