@@ -209,14 +209,20 @@ def check_reconstruction(name: str, psnr: float) -> str | None:
     return message
 
 
-def paste_faces(photo: AlignedPhoto, crops: list[np.ndarray], reconstructions: list[np.ndarray]) -> np.ndarray:
+def paste_faces(
+    photo: AlignedPhoto, crops: list[np.ndarray], reconstructions: list[np.ndarray], segmenter: Any = None
+) -> np.ndarray:
     """The full photo with each face's (edited) crop pasted back, in face order; the colours are
-    matched at the seam as measured on each face's unedited reconstruction."""
+    matched at the seam as measured on each face's unedited reconstruction. The mask is the
+    ``segmenter``'s face on the reconstruction and the edit where one is given (`faces.segment`),
+    else the ellipse from the landmarks."""
     from latentedit.faces.paste import paste_back
+    from latentedit.faces.segment import segmented_face
 
     result = photo.photo.pixels
     for face, crop, drawn in zip(photo.faces, crops, reconstructions, strict=True):
-        result = paste_back(result, crop, face.aligned, reconstruction=drawn)
+        mask = None if segmenter is None else segmented_face(segmenter, [drawn, crop])
+        result = paste_back(result, crop, face.aligned, mask=mask, reconstruction=drawn)
     return result
 
 
@@ -263,12 +269,13 @@ class EditUnit:
     def draw(self, backend: Backend, plan: list[Any], inputs: dict[str, Any]) -> np.ndarray:
         """The picture with ``plan`` applied (empty: the reconstruction), faces pasted back if whole."""
         from latentedit.editing import render
+        from latentedit.faces.segment import face_segmenter
 
         crops = [render(backend, subject, plan, **inputs) for subject in self.subjects or []]
         if self.photo is None or self.face is not None:
             return crops[0]
         drawn = [render(backend, subject, []) for subject in self.subjects or []] if plan else crops
-        return paste_faces(self.photo, crops, drawn)
+        return paste_faces(self.photo, crops, drawn, face_segmenter(backend))
 
     def source(self) -> np.ndarray | None:
         """The input as the comparison shows it: the photo, the face's crop, or the resized image."""

@@ -3,6 +3,8 @@ is the photo's own, byte for byte."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from latentedit.faces.align import align, apply_affine
 from latentedit.faces.paste import blend_mask, paste_back
 from latentedit.faces.scenes import place_face, similarity
 from latentedit.faces.templates import FFHQ, Template, embedded_template
+from latentedit.images import Photo
 from latentedit.world.attributes import sample_attributes, with_attribute
 from latentedit.world.canvas import BACKGROUND
 from latentedit.world.render import render
@@ -119,3 +122,56 @@ def test_colours_are_matched_on_the_reconstruction_so_the_edits_own_colour_stays
     lost = paste_back(scene.photo, edited, face)[window].astype(float)
     assert np.mean(kept - photo) == pytest.approx(40.0, abs=6.0)  # less where +40 clips at 255
     assert abs(np.mean(lost - photo)) < 5.0
+
+
+def _head_in_photo(record, scene) -> np.ndarray:
+    """The photo's pixels whose centre falls on the render's head (any part but the background)."""
+    _, parts = render(record, 64)
+    height, width = scene.photo.shape[:2]
+    centers = np.stack(np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5), axis=-1).reshape(-1, 2)
+    in_render = np.floor(apply_affine(np.linalg.inv(scene.frame), centers)).astype(int)
+    inside = ((in_render >= 0) & (in_render < 64)).all(axis=1)
+    head = np.zeros(len(centers), bool)
+    head[inside] = parts[in_render[inside, 1], in_render[inside, 0]] != BACKGROUND
+    return head.reshape(height, width)
+
+
+def _inside_crop(face, photo: np.ndarray) -> np.ndarray:
+    """The photo's pixels the crop covers fully (a mask of ones is not faded there by the crop's border)."""
+    weights = blend_mask(face, (photo.shape[1], photo.shape[0]), np.ones(face.crop.shape[:2]))
+    left, top, right, bottom = weights.box
+    inside = np.zeros(photo.shape[:2], bool)
+    inside[top:bottom, left:right] = weights.mask >= 0.999
+    return inside
+
+
+def test_the_backends_part_segmenter_gives_the_mask_hair_included() -> None:
+    """The embedded world's segmenter reads the head off the generator's drawings (here the renders
+    themselves): the pasted region reaches the long hair the landmark ellipse leaves out, and no pixel
+    outside the grown head changes."""
+    from types import SimpleNamespace
+
+    from latentedit.faces.segment import face_segmenter, segmented_face
+    from latentedit.photos import AlignedPhoto, PhotoFace, paste_faces
+
+    record = with_attribute(sample_attributes(21), "long_hair", 1)
+    frame = similarity(2.0, 10.0, (60.0, 30.0))
+    scene = place_face(record, frame, PHOTO, np.random.default_rng(21))
+    face = align(scene.photo, scene.landmarks, embedded_template())
+    dark = place_face(with_attribute(record, "hair_color", "black"), frame, PHOTO, np.random.default_rng(21))
+    edited = align(dark.photo, scene.landmarks, embedded_template()).crop
+    segmenter = face_segmenter(SimpleNamespace(name="embedded", device="cpu"))  # what `apply` looks up
+    assert segmenter is not None and face_segmenter(SimpleNamespace(name="random:32", device="cpu")) is None
+    mask = segmented_face(segmenter, [face.crop, edited])
+
+    photo = AlignedPhoto(Path("scene.png"), Photo(scene.photo), [PhotoFace(0, None, face)])
+    pasted = paste_faces(photo, [edited], [face.crop], segmenter)
+    assert np.array_equal(pasted, paste_back(scene.photo, edited, face, mask=mask, reconstruction=face.crop))
+    reached = _reached(face, scene.photo, mask)
+    assert np.array_equal(pasted[~reached], scene.photo[~reached])
+    head = _head_in_photo(record, scene) & _inside_crop(face, scene.photo)  # the hair reaches the crop's edge
+    assert reached[head].mean() > 0.99  # the whole head, hair included
+    assert _reached(face, scene.photo)[head].mean() < 0.8  # the ellipse: the face only
+    assert reached[~head].mean() < 0.25  # grown by a tenth of the crop, not the whole square
+    hair = np.abs(pasted.astype(int) - scene.photo).sum(axis=-1)[head & reached]
+    assert np.median(hair) > 20  # the edit (black hair) is there
