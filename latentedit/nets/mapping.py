@@ -78,16 +78,30 @@ class MappingNetwork(torch.nn.Module):
         Truncation replaces w by `lerp(w_avg, w, psi)`, for the first `truncation_cutoff`
         ws only if given. In training mode `w_avg` tracks the batch mean, as officially.
         """
+        x = self.map(z, c)
+        if hasattr(self, "w_avg") and self.training and not skip_w_avg_update:
+            self.update_w_avg(x)
+        return self.broadcast_and_truncate(x, truncation_psi, truncation_cutoff)
+
+    def map(self, z: torch.Tensor | None, c: torch.Tensor | None = None) -> torch.Tensor:
+        """w `[N, w_dim]`: normalised z (and embedded c) through the fc layers."""
         x = self._inputs(z, c)
         for idx in range(self.num_layers):
             x = getattr(self, f"fc{idx}")(x)
-        tracks_w_avg = hasattr(self, "w_avg")
-        if tracks_w_avg and self.training and not skip_w_avg_update:
-            self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
+        return x
+
+    def update_w_avg(self, w: torch.Tensor) -> None:
+        """Move `w_avg` towards the batch mean of `w` `[N, w_dim]` (decay `w_avg_beta`)."""
+        self.w_avg.copy_(w.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
+
+    def broadcast_and_truncate(
+        self, x: torch.Tensor, truncation_psi: float = 1, truncation_cutoff: int | None = None
+    ) -> torch.Tensor:
+        """Repeat w `num_ws` times (if set) and lerp the first `truncation_cutoff` (all if None) towards `w_avg`."""
         if self.num_ws is not None:
             x = x.unsqueeze(1).repeat([1, self.num_ws, 1])
         if truncation_psi != 1:
-            if not tracks_w_avg:
+            if not hasattr(self, "w_avg"):
                 raise ValueError("truncation needs w_avg, which this mapping network does not track")
             w_avg = self.w_avg.to(x.dtype)
             if self.num_ws is None or truncation_cutoff is None:
