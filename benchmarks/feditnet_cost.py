@@ -1,0 +1,111 @@
+"""What a FEditNet run costs at generator resolutions above the embedded world's 64 px.
+
+Run: python -m benchmarks.feditnet_cost [--resolutions 256] [--short 2] [--long 5] [--json out.json]
+
+For each resolution a random config-f StyleGAN2 generator and discriminator (channel_base
+32768, channel_max 512, as the official 256 px and 1024 px configs) are written once under
+``--work``, 30 positives are drawn from that generator with ``latentedit generate``, and
+``latentedit discover --method feditnet`` runs twice with ``-o steps=SHORT`` and
+``-o steps=LONG``. The difference of the two wall times over the difference of the steps is
+the time per step; the rest of the short run is the fixed cost (loading, calibration, the
+assessor's accuracy check, writing the edit). A default run (600 steps) is estimated as
+fixed + 600 x per step, both by the wall clock and by the CPU time of the commands (user +
+system: with ``--threads 1`` that is the time on one idle core, and it barely moves when other
+jobs share the machine). The weights are random, so only the time means something.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import emit, parser, run, timed
+
+DEFAULT_STEPS = 600
+
+
+def config_f(resolution: int, folder: Path) -> str:
+    """A `stylegan2:FILE` backend with a random config-f generator and discriminator of `resolution` px."""
+    import torch
+
+    from latentedit.checkpoints.layout import save_networks
+    from latentedit.nets import Discriminator, Generator
+
+    path = (folder / f"config-f-gd-{resolution}.safetensors").resolve()
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            generator = Generator(
+                z_dim=512,
+                c_dim=0,
+                w_dim=512,
+                img_resolution=resolution,
+                img_channels=3,
+                mapping_kwargs={"num_layers": 8},
+                synthesis_kwargs={"channel_base": 32768, "channel_max": 512},
+            )
+            discriminator = Discriminator(
+                c_dim=0, img_resolution=resolution, img_channels=3, channel_base=32768, channel_max=512
+            )
+        save_networks(path, generator, discriminator, source_format="latentedit")
+    return f"stylegan2:{path}"
+
+
+def latentedit(home: Path, *arguments: str) -> tuple[float, float]:
+    """Run one `latentedit` command quietly with its store under `home`: its wall-clock seconds
+    and its CPU seconds (user + system; on a shared machine the steadier of the two)."""
+    command = [sys.executable, "-m", "latentedit", *arguments, "-q"]
+    environment = {**os.environ, "LATENTEDIT_HOME": str(home)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _, seconds = timed(subprocess.run, command, check=True, env=environment)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    threads = [] if args.threads is None else ["--threads", str(args.threads)]
+    home = args.work / "home"
+    for resolution in (int(r) for r in args.resolutions.split(",")):
+        backend = config_f(resolution, args.work)
+        positives = args.work / f"positives-{resolution}"
+        if not positives.is_dir():
+            latentedit(home, *threads, "generate", "--backend", backend, "--seeds", "0-29", "--out", str(positives))
+        runs = {}
+        for steps in (args.short, args.long):
+            name = f"cost-{resolution}-{steps}"
+            runs[steps] = latentedit(
+                home, *threads, "discover", "--method", "feditnet", "--backend", backend, "--positives", str(positives),
+                "--name", name, "-o", f"steps={steps}", "--force",
+            )  # fmt: skip
+        row: dict[str, Any] = {"resolution": resolution}
+        for clock, which in (("wall", 0), ("cpu", 1)):
+            per_step = (runs[args.long][which] - runs[args.short][which]) / (args.long - args.short)
+            fixed = runs[args.short][which] - args.short * per_step
+            row[clock] = {
+                "seconds": {str(steps): round(times[which], 1) for steps, times in runs.items()},
+                "seconds_per_step": round(per_step, 2),
+                "fixed_seconds": round(fixed, 1),
+                "default_run_minutes_estimated": round((fixed + DEFAULT_STEPS * per_step) / 60, 1),
+            }
+        emit(row)
+        results[str(resolution)] = row
+    return results
+
+
+def arguments() -> argparse.ArgumentParser:
+    made = parser(__doc__, work="runs/feditnet-cost")
+    made.add_argument("--resolutions", default="256", help="comma-separated generator resolutions")
+    made.add_argument("--short", type=int, default=2, help="steps of the shorter run")
+    made.add_argument("--long", type=int, default=5, help="steps of the longer run")
+    return made
+
+
+if __name__ == "__main__":
+    run(measure, arguments())
