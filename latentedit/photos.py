@@ -295,13 +295,20 @@ class EditUnit:
         first = photo_writer(edited, self.photo.photo, self.same_format) if whole else png_writer(edited)  # type: ignore[union-attr]
         return [first, png_writer(grid(np.stack(panels), columns=len(panels), pad=2))]
 
-    def sweep_writers(self, backend: Backend, sweeps: list[list[Any]], inputs: dict[str, Any]) -> list[Any]:
-        """Writers of a strength sweep: one strip PNG and a GIF going forth and back."""
+    def sweep_writers(
+        self, backend: Backend, sweeps: list[list[Any]], inputs: dict[str, Any], transforms: list[Any] | None = None
+    ) -> list[Any]:
+        """Writers of a strength sweep: one strip PNG and a GIF going forth and back; with `transforms`
+        (StyleGAN3's input transform, one per frame), each frame is drawn moved or turned by its own."""
         import numpy as np
 
         from latentedit.images import gif_writer, grid, png_writer
+        from latentedit.input_transform import applied
 
-        frames = [self.draw(backend, frame_plan, inputs) for frame_plan in sweeps]
+        frames = []
+        for index, frame_plan in enumerate(sweeps):
+            with applied(backend, transforms[index] if transforms else None):
+                frames.append(self.draw(backend, frame_plan, inputs))
         return [png_writer(grid(np.stack(frames), columns=len(frames), pad=2)), gif_writer(frames)]
 
     def describe(self) -> dict[str, Any]:

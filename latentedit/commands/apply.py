@@ -10,6 +10,7 @@ import typer
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
 from latentedit.commands.photo_options import PHOTOS, AlignOpt, DetectorOpt, FaceOpt, LandmarksOpt, TemplateOpt
 from latentedit.commands.plugin_params import Declared, PluginCommand, flags_given, merge, refuse_unused, resolve_values
+from latentedit.commands.transform_options import RotateOpt, SweepRotateOpt, SweepTranslateOpt, TranslateOpt, given
 from latentedit.console import emit_json, out, progress_bar
 from latentedit.errors import LatentEditError
 from latentedit.options import finite_number
@@ -51,6 +52,10 @@ def apply(
         str | None, typer.Option("--sweep", help="FROM:TO:COUNT, e.g. -3:3:7: a strip PNG and a GIF per input.")
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("edited"),
+    translate: TranslateOpt = None,
+    rotate: RotateOpt = None,
+    sweep_translate: SweepTranslateOpt = None,
+    sweep_rotate: SweepRotateOpt = None,
     align: AlignOpt = "auto",
     landmarks: LandmarksOpt = None,
     detector: DetectorOpt = None,
@@ -86,10 +91,14 @@ def apply(
     edited crop, NAME-faceN_edited.png where the photo has several faces). Options (-o) are
     inversion settings (e.g. steps=500) or the edit method's apply settings (local style: mode,
     epsilon, rho). The methods of the installed plugins add their own inputs ("Method inputs").
+    StyleGAN3 backends draw the results moved or turned with --translate/--rotate, and a sweep can
+    animate the move alongside the edit (--sweep-translate/--sweep-rotate: the last frame's).
     """
     from latentedit.editing import plan_edits, prepare_subjects
     from latentedit.edits import Edit
     from latentedit.fileio import atomic_write_group, check_writable
+    from latentedit.input_transform import applied, requested, require_support
+    from latentedit.input_transform import sweep as sweep_transforms
     from latentedit.inputs import parse_inputs, parse_strength_range
     from latentedit.inversion import InversionOptions
     from latentedit.loaders import load_backend
@@ -104,7 +113,15 @@ def apply(
     strengths = parse_strength_range(sweep) if sweep else None
     if strengths and len(chosen) != 1:
         raise LatentEditError("--sweep takes exactly one --dir.")
+    transform = requested(translate, rotate)
+    sweep_end = requested(sweep_translate, sweep_rotate, ("--sweep-translate", "--sweep-rotate"), transform)
+    if sweep_end is not None and not strengths:
+        raise LatentEditError("--sweep-translate/--sweep-rotate animate a sweep: add --sweep FROM:TO:COUNT.")
     model = load_backend(backend, device)
+    require_support(
+        model, given(translate=translate, rotate=rotate, sweep_translate=sweep_translate, sweep_rotate=sweep_rotate)
+    )
+    frame_transforms = sweep_transforms(transform, sweep_end, len(strengths or []))
     loaded = [Edit.load(resolve_edit(name, model.name)) for name, _ in chosen]
     strengths_given = [value if value is not None else strength for _, value in chosen]
     plan = plan_edits(model, list(zip(loaded, strengths_given, strict=True)))
@@ -147,9 +164,10 @@ def apply(
     for unit in units:
         first, second = targets[unit.name]
         if strengths:
-            writers = unit.sweep_writers(model, sweeps, method_inputs)
+            writers = unit.sweep_writers(model, sweeps, method_inputs, frame_transforms)
         else:
-            writers = unit.writers(model, plan, method_inputs)
+            with applied(model, transform):
+                writers = unit.writers(model, plan, method_inputs)
         files = atomic_write_group(list(zip((first, second), writers, strict=True)), force)  # both or neither
         report.append(unit.describe() | {"files": [str(path) for path in files]})
     if json_output:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, QuietOpt
+from latentedit.commands.transform_options import RotateOpt, TranslateOpt, given
 from latentedit.console import emit_json, note, out, progress_bar
 from latentedit.errors import LatentEditError
 from latentedit.inputs import parse_seeds
@@ -23,17 +24,23 @@ def generate_command(
         Path | None, typer.Option("--out", help="Folder for one PNG per seed (seed0000.png ...).")
     ] = None,
     noise_mode: Annotated[str, typer.Option("--noise-mode", help="const (deterministic), random or none.")] = "const",
+    translate: TranslateOpt = None,
+    rotate: RotateOpt = None,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",
     force: ForceOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Generate images from seeds. The same seed always gives the same PNG."""
+    """Generate images from seeds. The same seed always gives the same PNG.
+
+    StyleGAN3 backends also take --translate and --rotate (the input transform: the same face,
+    moved or turned, without texture sticking)."""
     import math
 
     from latentedit.fileio import check_writable
     from latentedit.images import grid, save_png
+    from latentedit.input_transform import applied, requested, require_support
     from latentedit.loaders import load_backend
     from latentedit.sampling import seed_images
 
@@ -42,20 +49,23 @@ def generate_command(
         raise LatentEditError(f"--truncation {truncation}: expected a value between 0 and 2.")
     if noise_mode not in ("const", "random", "none"):
         raise LatentEditError(f"--noise-mode {noise_mode!r}: expected const, random or none.")
+    transform = requested(translate, rotate)
     if grid_path is None and out_dir is None:
         out_dir = Path("generated")
     targets = [out_dir / f"seed{seed:04d}.png" for seed in seed_list] if out_dir else []
     for path in [*targets, *([grid_path] if grid_path else [])]:
         check_writable(path, force)
     model = load_backend(backend, device)
+    require_support(model, given(translate=translate, rotate=rotate))
     if model.name.startswith("random"):
         note("[yellow]Note: backend random has untrained weights; the images are not faces.[/yellow]", quiet)
-    with progress_bar("generating", quiet or json_output) as progress:
+    with progress_bar("generating", quiet or json_output) as progress, applied(model, transform):
         array = seed_images(model, seed_list, truncation, noise_mode, progress)
     written = [str(save_png(image, path, force)) for image, path in zip(array, targets, strict=True)] if targets else []
     if grid_path:
         written.append(str(save_png(grid(array), grid_path, force)))
     if json_output:
-        emit_json({"backend": model.name, "seeds": seed_list, "truncation": truncation, "files": written})
+        moved = {"input_transform": transform.as_dict()} if transform else {}
+        emit_json({"backend": model.name, "seeds": seed_list, "truncation": truncation, **moved, "files": written})
     elif not quiet:
         out().print(f"Wrote {len(written)} file(s): {written[0]}{' ...' if len(written) > 1 else ''}")
