@@ -145,9 +145,39 @@ class _Persistent:
         return (_reconstruct_persistent_obj, (self.meta,))
 
 
-def _persistent(module: torch.nn.Module, init_kwargs: dict[str, Any] | None = None) -> _Persistent:
-    """A network pickled the way `persistence.persistent_class` pickles it (state = module __dict__)."""
-    children = OrderedDict((name, _persistent(child)) for name, child in module._modules.items())
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _numpy_attributes(module: torch.nn.Module) -> dict[str, Any]:
+    """A module's plain attributes as the official StyleGAN3 code keeps them: sizes as numpy
+    arrays, rates and cutoffs as numpy floats, names as lists of strings."""
+    kept: dict[str, Any] = {}
+    for name, value in vars(module).items():
+        if isinstance(value, tuple) and all(isinstance(item, int) for item in value):
+            kept[name] = np.array(value)
+        elif isinstance(value, float):
+            kept[name] = np.float64(value)
+        elif isinstance(value, (bool, int, str)) or _strings(value):
+            kept[name] = value
+    return kept
+
+
+def _persistent(
+    module: torch.nn.Module,
+    init_kwargs: dict[str, Any] | None = None,
+    *,
+    source: str = "",
+    names: dict[str, str] | None = None,
+) -> _Persistent:
+    """A network pickled the way `persistence.persistent_class` pickles it (state = module __dict__).
+
+    With `names` (our class names -> the official ones, for StyleGAN3), every module also carries
+    its plain attributes as the official modules hold them (`_numpy_attributes`).
+    """
+    children = OrderedDict(
+        (name, _persistent(child, source=source, names=names)) for name, child in module._modules.items()
+    )
     kwargs = init_kwargs or {}
     state = {
         "training": False,
@@ -160,7 +190,10 @@ def _persistent(module: torch.nn.Module, init_kwargs: dict[str, Any] | None = No
         "_init_args": (),
         "_init_kwargs": EasyDict({k: EasyDict(v) if isinstance(v, dict) else v for k, v in kwargs.items()}),
     }
-    return _Persistent(type(module).__name__, state)
+    if names is not None:
+        state.update(_numpy_attributes(module))
+    own = type(module).__name__
+    return _Persistent((names or {}).get(own, own), state, source)
 
 
 def write_nvidia_pickle(path: Path, snapshot: dict[str, Any]) -> Path:
@@ -383,20 +416,6 @@ def test_storage_blob_with_code_is_refused(tmp_path: Path) -> None:
     assert not marker.exists() and not (tmp_path / "out.safetensors").exists()
 
 
-@pytest.mark.parametrize("marker", ["kwargs", "submodule"])
-def test_stylegan3_pickle_is_reported(tmp_path: Path, nets, marker: str) -> None:
-    G = nets[0]
-    if marker == "kwargs":
-        g = _persistent(G, {**G.init_kwargs, "conv_kernel": 1, "use_radial_filters": True})
-    else:
-        g = _persistent(G, G.init_kwargs)
-        layer = _Persistent("SynthesisInput", {"size": np.array([36, 36]), "sampling_rate": np.float64(16.0)})
-        g.meta["state"]["_modules"]["synthesis"].meta["state"]["_modules"]["input"] = layer
-    source = write_nvidia_pickle(tmp_path / "sg3.pkl", {"G_ema": g, "D": _persistent(nets[1], nets[1].init_kwargs)})
-    with pytest.raises(CheckpointError, match="is a StyleGAN3 pickle; StyleGAN3 is not supported yet"):
-        import_checkpoint(source, tmp_path / "out.safetensors")
-
-
 def test_tensorflow_pickle_is_reported(tmp_path: Path) -> None:
     source = write_nvidia_pickle(tmp_path / "tf.pkl", {"nets": (Network(), Network(), Network())})
     with pytest.raises(CheckpointError, match="TensorFlow pickles are not supported; convert it with the official"):
@@ -423,7 +442,7 @@ def test_pickle_cannot_modify_allow_listed_globals(tmp_path: Path) -> None:
 def test_pickle_that_is_not_a_network(tmp_path: Path) -> None:
     source = tmp_path / "list.pkl"
     source.write_bytes(pickle.dumps([1, 2, 3], protocol=4))
-    with pytest.raises(CheckpointError, match="not a StyleGAN2 network pickle"):
+    with pytest.raises(CheckpointError, match="not a StyleGAN2 or StyleGAN3 network pickle"):
         import_checkpoint(source, tmp_path / "out.safetensors")
 
 
@@ -587,10 +606,10 @@ def test_import_checks_tensors_against_a_meta_layout_before_allocating(
     built: list[str] = []
     network_class = build.network_class
 
-    def spy(kind: str) -> Any:
+    def spy(kind: str, architecture: str = "stylegan2") -> Any:
         def construct(**kwargs: Any) -> torch.nn.Module:
             built.append(torch.empty(0).device.type)
-            return network_class(kind)(**kwargs)
+            return network_class(kind, architecture)(**kwargs)
 
         return construct
 

@@ -2,7 +2,8 @@
 
 Every reader (our safetensors layout, NVIDIA pickles, rosinality checkpoints) ends here,
 so a bad setting or tensor is reported the same way whatever the source. Settings are
-checked against StyleGAN2's sane ranges before anything is built; imports of foreign files
+checked against the architecture's sane ranges (StyleGAN2, or StyleGAN3 for its generator)
+before anything is built; imports of foreign files
 also check their tensors against the network laid out on the meta device (no memory) first,
 so what an import allocates is bounded by the tensors the file actually holds.
 """
@@ -18,6 +19,10 @@ import torch
 from latentedit.errors import CheckpointError
 
 Kind = Literal["generator", "discriminator"]
+Architecture = Literal["stylegan2", "stylegan3"]
+ARCHITECTURES: tuple[Architecture, ...] = ("stylegan2", "stylegan3")
+"""Generator architectures latentedit builds; StyleGAN3 networks use StyleGAN2's discriminator."""
+_NAMES: dict[str, str] = {"stylegan2": "StyleGAN2", "stylegan3": "StyleGAN3"}
 
 
 class ImportedNetworks(NamedTuple):
@@ -28,11 +33,20 @@ class ImportedNetworks(NamedTuple):
     notes: tuple[str, ...] = ()
 
 
-def network_class(kind: Kind) -> type[torch.nn.Module]:
+def network_class(kind: Kind, architecture: Architecture = "stylegan2") -> type[torch.nn.Module]:
     """The latentedit network class (imported late: it pulls in the whole model code)."""
     from latentedit import nets
 
-    return nets.Generator if kind == "generator" else nets.Discriminator
+    if kind == "discriminator":
+        return nets.Discriminator
+    return nets.StyleGAN3Generator if architecture == "stylegan3" else nets.Generator
+
+
+def architecture_of(generator: torch.nn.Module) -> Architecture:
+    """Which architecture a latentedit generator is (what the checkpoint layout records)."""
+    from latentedit import nets
+
+    return "stylegan3" if isinstance(generator, nets.StyleGAN3Generator) else "stylegan2"
 
 
 Check = Callable[[Any], str | None]
@@ -139,9 +153,41 @@ SETTINGS: dict[Kind, dict[str, Any]] = {
 }
 """The init kwargs latentedit's StyleGAN2 accepts, each with its sane range (docs/checkpoints.md)."""
 
+STYLEGAN3_GENERATOR: dict[str, Any] = {
+    **{key: SETTINGS["generator"][key] for key in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")},
+    "mapping_kwargs": {key: _MAPPING[key] for key in ("num_layers", "lr_multiplier", "w_avg_beta")},
+    "channel_base": _COMMON["channel_base"],
+    "channel_max": _integer(1, 2048),
+    "num_layers": _integer(1, 24),
+    "num_critical": _integer(0, 16),
+    "first_cutoff": _number(0, 1e4),
+    "first_stopband": _number(0, 1e4),
+    "last_stopband_rel": _number(0, 100),
+    "margin_size": _integer(0, 256),
+    "output_scale": _number(0, 1e6),
+    "num_fp16_res": _COMMON["num_fp16_res"],
+    "conv_kernel": _integer(1, 7),
+    "filter_size": _integer(1, 16),
+    "lrelu_upsampling": _integer(1, 8),
+    "use_radial_filters": _flag,
+    "conv_clamp": _COMMON["conv_clamp"],
+    "magnitude_ema_beta": _number(0, 1, closed=True),
+}
+"""The init kwargs of StyleGAN3's generator (`networks_stylegan3.Generator`: mapping kwargs nested,
+synthesis and layer kwargs flat), each with its sane range."""
 
-def check_settings(kind: Kind, kwargs: Mapping[str, Any], *, source: str) -> None:
+
+def _schema(kind: Kind, architecture: Architecture) -> dict[str, Any]:
+    if architecture not in ARCHITECTURES:
+        raise CheckpointError(f"Unknown architecture {architecture!r}; expected one of {', '.join(ARCHITECTURES)}.")
+    return STYLEGAN3_GENERATOR if (kind, architecture) == ("generator", "stylegan3") else SETTINGS[kind]
+
+
+def check_settings(
+    kind: Kind, kwargs: Mapping[str, Any], *, source: str, architecture: Architecture = "stylegan2"
+) -> None:
     """Raise CheckpointError naming the first unknown or out-of-range setting (nested kwargs as `a.b`)."""
+    family = _NAMES["stylegan3" if (kind, architecture) == ("generator", "stylegan3") else "stylegan2"]
 
     def walk(values: Any, schema: Mapping[str, Any], where: str) -> None:
         if values is None and where:
@@ -153,7 +199,7 @@ def check_settings(kind: Kind, kwargs: Mapping[str, Any], *, source: str) -> Non
             check = schema.get(key) if isinstance(key, str) else None
             if check is None:
                 raise CheckpointError(
-                    f"{source}: unknown {kind} setting {name!r}; StyleGAN2 {kind}s take {', '.join(schema)}."
+                    f"{source}: unknown {kind} setting {name!r}; {family} {kind}s take {', '.join(schema)}."
                 )
             if isinstance(check, Mapping):
                 walk(value, check, name)
@@ -161,11 +207,11 @@ def check_settings(kind: Kind, kwargs: Mapping[str, Any], *, source: str) -> Non
             expected = check(value)
             if expected is not None:
                 raise CheckpointError(
-                    f"{source}: {kind} setting {name}={_short(value)} is outside StyleGAN2's sane range "
+                    f"{source}: {kind} setting {name}={_short(value)} is outside {family}'s sane range "
                     f"(expected {expected})."
                 )
 
-    walk(kwargs, SETTINGS[kind], "")
+    walk(kwargs, _schema(kind, architecture), "")
 
 
 def _short(value: Any) -> str:
@@ -214,6 +260,7 @@ def build_network(
     device: str | torch.device = "cpu",
     init_buffers: tuple[str, ...] = (),
     shapes_first: bool = False,
+    architecture: Architecture = "stylegan2",
 ) -> torch.nn.Module:
     """Construct the network from `kwargs`, validate `state` against it, load it strictly.
 
@@ -224,23 +271,25 @@ def build_network(
     the file holds; the first meta layout costs ~3 s of torch warm-up, so loading our own layout
     (every backend start) skips it and relies on the setting ranges alone.
     """
-    check_settings(kind, kwargs, source=source)
-    template = _construct(kind, kwargs, source, meta=shapes_first)
+    check_settings(kind, kwargs, source=source, architecture=architecture)
+    template = _construct(kind, architecture, kwargs, source, meta=shapes_first)
     expected = template.state_dict()
     kept = {key for key in expected if key not in state and key.rsplit(".", 1)[-1] in init_buffers}
     check_state({key: value for key, value in expected.items() if key not in kept}, state, source=source, prefix=prefix)
-    net = _construct(kind, kwargs, source) if shapes_first else template
+    net = _construct(kind, architecture, kwargs, source) if shapes_first else template
     converted = {key: value.to(dtype) if value.is_floating_point() else value for key, value in state.items()}
     net.load_state_dict({**{key: net.state_dict()[key] for key in kept}, **converted}, strict=True)
     return net.to(device=device, dtype=dtype).eval().requires_grad_(False)
 
 
-def _construct(kind: Kind, kwargs: Mapping[str, Any], source: str, *, meta: bool = False) -> torch.nn.Module:
+def _construct(
+    kind: Kind, architecture: Architecture, kwargs: Mapping[str, Any], source: str, *, meta: bool = False
+) -> torch.nn.Module:
     """The network for `kwargs`; on the meta device (shapes only, no memory) if `meta`."""
     try:
         if meta:
             with torch.device("meta"):
-                return network_class(kind)(**kwargs)
-        return network_class(kind)(**kwargs)
+                return network_class(kind, architecture)(**kwargs)
+        return network_class(kind, architecture)(**kwargs)
     except Exception as exc:  # the constructor validates its kwargs with asserts, TypeErrors, KeyErrors...
         raise CheckpointError(f"{source}: the {kind} settings are not valid ({_one_line(exc)}).") from exc

@@ -29,6 +29,7 @@ class ImportReport:
     out: Path
     source_sha256: str
     notes: tuple[str, ...] = field(default=())
+    architecture: str = "stylegan2"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields (for `--json`)."""
@@ -38,7 +39,7 @@ class ImportReport:
         """One line: what was written and how to recognise it later."""
         nets = "G + D" if self.has_discriminator else "G only"
         shape = f"{self.resolution}px num_ws={self.num_ws}"
-        return f"{self.out}: {self.format} {shape}, {nets}, fingerprint {self.fingerprint}"
+        return f"{self.out}: {self.format} {self.architecture} {shape}, {nets}, fingerprint {self.fingerprint}"
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -55,7 +56,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return "nvidia-pickle"
     raise CheckpointError(
-        f"{source}: not a checkpoint latentedit knows (expected a StyleGAN2 network .pkl, "
+        f"{source}: not a checkpoint latentedit knows (expected a StyleGAN2 or StyleGAN3 network .pkl, "
         "a rosinality .pt or a latentedit .safetensors)."
     )
 
@@ -87,6 +88,7 @@ def import_checkpoint(
     Refuses an existing `out` before reading anything, and writes nothing unless the
     whole conversion succeeded.
     """
+    from latentedit.checkpoints.build import architecture_of
     from latentedit.checkpoints.layout import fingerprint, save_networks
 
     report = progress or (lambda message: None)
@@ -107,4 +109,5 @@ def import_checkpoint(
         out=target,
         source_sha256=source_sha256,
         notes=notes,
+        architecture=architecture_of(G),
     )

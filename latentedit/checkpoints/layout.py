@@ -1,8 +1,9 @@
 """latentedit's own checkpoint layout: one safetensors file, no code, self-describing.
 
 Tensors are `G.<key>` (the EMA generator) and optionally `D.<key>`, with the official
-StyleGAN2-ADA state-dict keys; `__metadata__` holds the init kwargs as JSON, so the file
-alone rebuilds the networks and loading it can never run code.
+state-dict keys (StyleGAN2-ADA's, or StyleGAN3's for a StyleGAN3 generator); `__metadata__`
+holds the init kwargs as JSON and the generator's `architecture` (absent: stylegan2), so the
+file alone rebuilds the networks and loading it can never run code.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, NamedTuple
 import torch
 from safetensors import SafetensorError, safe_open
 
-from latentedit.checkpoints.build import build_network
+from latentedit.checkpoints.build import ARCHITECTURES, Architecture, architecture_of, build_network
 from latentedit.errors import CheckpointError
 from latentedit.fileio import atomic_write, check_writable
 from latentedit.reproducible import save_safetensors
@@ -25,6 +26,7 @@ from latentedit.reproducible import save_safetensors
 FORMAT_KEY = "latentedit.checkpoint"
 FORMAT_VERSION = "1"
 SOURCE_FORMATS = ("nvidia-pickle", "rosinality", "latentedit")
+ARCHITECTURE_KEY = "architecture"
 _PREFIXES = {"generator": "G.", "discriminator": "D."}
 
 
@@ -67,6 +69,7 @@ def save_networks(
         raise CheckpointError(f"Unknown source_format {source_format!r}; expected one of {', '.join(SOURCE_FORMATS)}.")
     metadata = {
         FORMAT_KEY: FORMAT_VERSION,
+        ARCHITECTURE_KEY: architecture_of(G),
         "generator": _kwargs_json(G, "generator"),
         "source_format": source_format,
         "source_sha256": source_sha256,
@@ -118,11 +121,21 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
         raise CheckpointError(f"{target}: checkpoint layout version {version!r} is not supported (expected 1).")
     if "generator" not in metadata:
         raise CheckpointError(f"{target}: metadata has no 'generator' init kwargs.")
+    if metadata.get(ARCHITECTURE_KEY, "stylegan2") not in ARCHITECTURES:
+        raise CheckpointError(
+            f"{target}: metadata '{ARCHITECTURE_KEY}' is {metadata[ARCHITECTURE_KEY]!r}; "
+            f"expected one of {', '.join(ARCHITECTURES)}."
+        )
     if metadata.get("source_format") not in SOURCE_FORMATS:
         raise CheckpointError(
             f"{target}: metadata 'source_format' is {metadata.get('source_format')!r}, not a known one."
         )
     return metadata
+
+
+def architecture(metadata: dict[str, str]) -> Architecture:
+    """The generator architecture a checkpoint's (validated) metadata names; files without one are StyleGAN2."""
+    return "stylegan3" if metadata.get(ARCHITECTURE_KEY) == "stylegan3" else "stylegan2"
 
 
 def _split(keys: Iterable[str], roles: list[str], path: Path) -> dict[str, list[str]]:
@@ -151,7 +164,14 @@ def load_networks(
             state = {key[len(prefix) :]: handle.get_tensor(key) for key in keys}
             kwargs = _kwargs(metadata, role, target)
             nets[role] = build_network(
-                role, kwargs, state, source=str(target), prefix=prefix, dtype=dtype, device=device
+                role,
+                kwargs,
+                state,
+                source=str(target),
+                prefix=prefix,
+                dtype=dtype,
+                device=device,
+                architecture=architecture(metadata),
             )
     return LoadedNetworks(nets["generator"], nets.get("discriminator"), metadata)
 

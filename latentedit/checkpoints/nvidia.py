@@ -1,4 +1,5 @@
-"""Import NVIDIA StyleGAN2 network pickles (stylegan2-ada-pytorch, and StyleGAN2 from the stylegan3 repo).
+"""Import NVIDIA network pickles: StyleGAN2 (stylegan2-ada-pytorch, and the stylegan3 repo's
+`--cfg=stylegan2`) and StyleGAN3 (`stylegan3-t`, `stylegan3-r`, whose D is StyleGAN2's).
 
 The pickle is read by `safepickle` (nothing in it runs); the recorded module tree is
 walked like `Module.state_dict()` would, and the init kwargs the pickle stored are given
@@ -13,7 +14,7 @@ from typing import Any
 
 import torch
 
-from latentedit.checkpoints.build import ImportedNetworks, Kind, build_network
+from latentedit.checkpoints.build import Architecture, ImportedNetworks, Kind, build_network
 from latentedit.checkpoints.safepickle import PersistentRecord, load_restricted
 from latentedit.errors import CheckpointError
 
@@ -37,7 +38,7 @@ _PARAMS: dict[Kind, tuple[str, ...]] = {
 }
 _CLASS_NAMES: dict[Kind, str] = {"generator": "Generator", "discriminator": "Discriminator"}
 _G_TOP_LEVEL = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs")
-# Markers of StyleGAN3 (alias-free) generators: submodule classes, init kwargs, CUDA op names.
+# Markers of StyleGAN3 (alias-free) generators: submodule classes, init kwargs, op names in the source.
 _SG3_CLASSES = {"SynthesisInput"}
 _SG3_KWARGS = {"magnitude_ema_beta", "conv_kernel", "use_radial_filters"}
 _SG3_SOURCE = ("class SynthesisInput", "filtered_lrelu")
@@ -100,7 +101,7 @@ def _state_dict(record: PersistentRecord, source: Path, prefix: str = "") -> dic
         if child is None:
             continue
         if not isinstance(child, PersistentRecord):
-            raise CheckpointError(f"{source}: submodule {prefix}{name} is not a StyleGAN2 network layer.")
+            raise CheckpointError(f"{source}: submodule {prefix}{name} is not a network layer.")
         result.update(_state_dict(child, source, f"{prefix}{name}."))
     return result
 
@@ -131,24 +132,26 @@ def _network(data: Mapping[str, Any], key: str, kind: Kind, source: Path) -> tor
     if not isinstance(record, PersistentRecord):
         raise CheckpointError(f"{source}: '{key}' is not a pickled network.")
     kwargs = _init_kwargs(record, kind, source)
-    if kind == "generator" and _is_stylegan3(record, kwargs):
-        raise CheckpointError(
-            f"{source} is a StyleGAN3 pickle; StyleGAN3 is not supported yet (StyleGAN2 / StyleGAN2-ADA pickles are)."
-        )
+    architecture: Architecture = "stylegan3" if kind == "generator" and _is_stylegan3(record, kwargs) else "stylegan2"
     if record.class_name != _CLASS_NAMES[kind]:
-        raise CheckpointError(f"{source}: '{key}' is a {record.class_name}, expected a StyleGAN2 {_CLASS_NAMES[kind]}.")
-    if _from_stylegan3_repo(record, kwargs):
+        family = "StyleGAN3" if architecture == "stylegan3" else "StyleGAN2"
+        raise CheckpointError(f"{source}: '{key}' is a {record.class_name}, expected a {family} {_CLASS_NAMES[kind]}.")
+    if architecture == "stylegan2" and _from_stylegan3_repo(record, kwargs):
         kwargs = _ada_generator_kwargs(kwargs) if kind == "generator" else {**_SG3_REPO_DEFAULTS, **kwargs}
     state = _state_dict(record, source)
-    return build_network(kind, kwargs, state, source=str(source), prefix=f"{key}.", shapes_first=True)
+    return build_network(
+        kind, kwargs, state, source=str(source), prefix=f"{key}.", shapes_first=True, architecture=architecture
+    )
 
 
 def read_nvidia_pickle(path: str | Path) -> ImportedNetworks:
-    """G_ema (else G) and D from a StyleGAN2(-ADA) network pickle, without running its code."""
+    """G_ema (else G) and D from a StyleGAN2(-ADA) or StyleGAN3 network pickle, without running its code."""
     source = Path(path)
     data = load_restricted(source)
     if not isinstance(data, Mapping) or not any(isinstance(data.get(k), PersistentRecord) for k in ("G_ema", "G")):
-        raise CheckpointError(f"{source}: a pickle, but not a StyleGAN2 network pickle (no G_ema or G network in it).")
+        raise CheckpointError(
+            f"{source}: a pickle, but not a StyleGAN2 or StyleGAN3 network pickle (no G_ema or G network in it)."
+        )
     notes: list[str] = []
     g_key = "G_ema" if isinstance(data.get("G_ema"), PersistentRecord) else "G"
     if g_key == "G":

@@ -116,8 +116,8 @@ _NDARRAY_TYPE = object()
 class _NDArray:
     """`numpy.core.multiarray._reconstruct` + BUILD, accepted for numeric arrays only.
 
-    StyleGAN3 layers keep small numpy arrays as attributes; decoding them from raw bytes
-    lets such pickles get as far as the clear "StyleGAN3 is not supported" error.
+    StyleGAN3 layers keep small numpy arrays (sizes) as attributes; they are decoded from raw
+    bytes, never through numpy's own unpickling.
     """
 
     def __init__(self, subtype: Any, shape: Any = (0,), code: Any = b"b") -> None:

@@ -13,17 +13,19 @@ from latentedit.console import emit_json, out
 
 def import_checkpoint_command(
     source: Annotated[
-        Path, typer.Argument(help="A StyleGAN2-ADA network pickle (.pkl) or rosinality checkpoint (.pt).")
+        Path,
+        typer.Argument(help="A StyleGAN2(-ADA) or StyleGAN3 network pickle (.pkl), or a rosinality checkpoint (.pt)."),
     ],
     out_path: Annotated[Path, typer.Option("--out", help="Where to write NAME.safetensors.")],
     force: ForceOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Convert a pretrained StyleGAN2 checkpoint without running any code from it.
+    """Convert a pretrained StyleGAN2 or StyleGAN3 checkpoint without running any code from it.
 
     Pickles are read with a restricted unpickler that refuses anything outside the known
-    network format. Afterwards use it everywhere with --backend stylegan2:OUT.safetensors.
+    network format. Afterwards use it everywhere with --backend stylegan2:OUT.safetensors
+    (stylegan3:OUT.safetensors for StyleGAN3; a bare OUT.safetensors works for both).
     """
     from latentedit.checkpoints import import_checkpoint
 
@@ -35,5 +37,5 @@ def import_checkpoint_command(
     if not quiet:
         out().print(
             f"Imported {source} ({document.get('format')}, {document.get('resolution')} px) -> {out_path}\n"
-            f"Use it with: --backend stylegan2:{out_path}"
+            f"Use it with: --backend {document.get('architecture', 'stylegan2')}:{out_path}"
         )
