@@ -43,6 +43,20 @@ def test_a_taken_port_is_one_line(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert f"Cannot serve on 127.0.0.1:{port}" in one_line_error(result)
 
 
+def test_a_port_a_studio_just_left_is_free_again() -> None:
+    from latentedit.commands.studio import check_port_free
+
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):  # a browser
+            served, _ = server.accept()
+            served.close()  # the server hangs up first: its side of the port waits in TIME_WAIT
+    check_port_free("127.0.0.1", port)  # a restarted studio may serve there, as Gradio's server does
+
+
 def test_only_edits_of_this_backend_are_offered(cli, tmp_path: Path) -> None:
     assert run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "mine").exit_code == 0
     stranger = home() / backend_dirname("random:32") / "stranger.safetensors"
@@ -127,6 +141,57 @@ def test_a_larger_photo_is_taken_as_apply_takes_it(cli, tmp_path: Path) -> None:
     )
     assert applied.exit_code == 0, applied.output
     assert written.read_bytes() == (out / "big_edited.png").read_bytes()
+
+
+def two_faces(folder: Path) -> tuple[Path, Path, np.ndarray]:
+    """A 400x200 photo holding two rendered faces, each turned and scaled, and their landmarks file."""
+    from latentedit.faces.scenes import place_face, similarity
+    from latentedit.world.attributes import sample_attributes
+
+    halves = [
+        place_face(
+            sample_attributes(seed), similarity(scale, angle, (40.0, 45.0)), (200, 200), np.random.default_rng(seed)
+        )
+        for seed, scale, angle in ((3, 1.5, -8.0), (4, 1.3, 6.0))
+    ]
+    photo, marks = folder / "two.png", folder / "two.json"
+    pixels = np.concatenate([half.photo for half in halves], axis=1)
+    Image.fromarray(pixels).save(photo)
+    points = [halves[0].landmarks.tolist(), (halves[1].landmarks + [200, 0]).tolist()]
+    marks.write_text(json.dumps({photo.name: points}))
+    return photo, marks, pixels
+
+
+def test_one_face_of_a_photo_is_edited_and_pasted_back_as_apply_face_does(cli, tmp_path: Path) -> None:
+    run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "s0")
+    studio = Studio.open(load_backend("random:32"), InversionOptions(steps=3))
+    photo, marks, pixels = two_faces(tmp_path)
+    every = studio.from_photo(photo, landmarks=marks)
+    assert [face["face"] for face in every.describe()["faces"]] == [0, 1]
+    second = studio.from_photo(photo, landmarks=marks, face=1)
+    written = write_result(second, studio.render(second, {"s0": -3.0}), tmp_path)
+    out = tmp_path / "out"
+    faces = ("--landmarks", str(marks), "--face", "1")
+    applied = run(cli, "apply", str(photo), "--dir", "s0=-3", *faces, "-o", "steps=3", *BACKEND, "--out", str(out))
+    assert applied.exit_code == 0, applied.output
+    assert written.read_bytes() == (out / "two_edited.png").read_bytes()
+    edited = np.asarray(Image.open(written))
+    assert edited.shape == pixels.shape  # the whole photo
+    assert np.array_equal(edited[:, :200], pixels[:, :200])  # face 0 untouched
+    assert np.abs(edited[:, 200:].astype(int) - pixels[:, 200:]).mean() > 1  # face 1 edited in place
+
+
+def test_the_rendered_face_picker_offers_what_world_render_writes(cli, tmp_path: Path) -> None:
+    from latentedit.world.seeds import HELDOUT_SEED
+
+    assert run(cli, "world", "render", "--n", "2", "--out", str(tmp_path / "rendered")).exit_code == 0
+    studio = Studio.open(load_backend("random:64"))  # a stand-in for the world's 64 px generator
+    picked = studio.rendered_faces(HELDOUT_SEED, 2, tmp_path / "picker")
+    assert [path.name for path in picked] == [f"{HELDOUT_SEED}.png", f"{HELDOUT_SEED + 1}.png"]
+    assert [path.read_bytes() for path in picked] == [
+        (tmp_path / "rendered" / path.name).read_bytes() for path in picked
+    ]
+    assert studio.renders_faces
 
 
 def test_the_latency_benchmark_runs(tmp_path: Path) -> None:

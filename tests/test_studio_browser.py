@@ -1,14 +1,17 @@
 """The studio in a real browser: Debian's Chromium driven by Playwright, as a user would use it.
 
 Starts `latentedit studio` on a free localhost port, uploads a rendered face, waits for the
-inversion, moves a slider and downloads the result and a sweep GIF, which must be byte-equal to
-what `latentedit apply` (and `apply --sweep`) writes for the same photo, edit and strength. With STUDIO_SCREENSHOT=PATH
-it also saves the page as PATH (docs/img/studio.png was made so).
+inversion, moves a slider, conditions it on another edit, adds a local-style edit, picks the same
+face from the rendered-face picker, then takes a larger photo with a landmarks file (aligned and
+pasted back). Every download must be byte-equal to what `latentedit apply` (or `apply --sweep`)
+writes for the same photo, edits and strengths. With STUDIO_SCREENSHOT=PATH it also saves the page
+as PATH and the pasted-back photo's page beside it as PATH-photo.png (docs/img/studio*.png were made so).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -18,13 +21,17 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from benchmarks.studio_latency import CHROMIUM, CHROMIUM_FLAGS  # one place for the browser's settings
 from tests.helpers import run
 
 STEPS = ("-o", "steps=40")  # the studio and `apply` invert with the same settings: one cache entry
 STRENGTH = 2.5
+SLIDER = {"coarse": 0, "s0": 1, "s1": 2, "parts": 3}
+"""The page's sliders: stored edits in name order, local-style catalogs last."""
 
 missing = [
     what
@@ -50,6 +57,7 @@ def studio(cli, tmp_path: Path) -> Iterator[str]:
     fails with one line); yields its address."""
     assert run(cli, "discover", "--method", "sefa", "--name", "s0").exit_code == 0
     assert run(cli, "discover", "--method", "sefa", "--name", "s1", "-o", "component=1").exit_code == 0
+    assert run(cli, "discover", "--method", "sefa", "--name", "coarse", "-o", "layers=0-3").exit_code == 0
     catalog = ("-o", "k=6", "-o", "samples=16", "--name", "parts")
     assert run(cli, "discover", "--method", "localstyle", *catalog).exit_code == 0
     assert run(cli, "directions", "label", "parts", "top=0,1", "rest=2").exit_code == 0
@@ -89,56 +97,113 @@ def image_source(page, element_id: str) -> str:
     return page.locator(f"#{element_id} img").get_attribute("src") or ""
 
 
-def test_upload_invert_slide_and_download_the_same_png_as_apply(cli, studio: str, tmp_path: Path) -> None:
+def slider(page, name: str):
+    return page.locator(f"#edit-{SLIDER[name]} input[type=range]")
+
+
+def after_changes(page, act) -> None:
+    """Do `act()` and wait until the result image is a new one."""
+    previous = image_source(page, "after")
+    act()
+    page.wait_for_function(
+        "previous => (document.querySelector('#after img') || {}).src !== previous", arg=previous, timeout=30_000
+    )
+
+
+def download(page, control, path: Path) -> Path:
+    with page.expect_download() as started:
+        control.click()
+    started.value.save_as(path)
+    return path
+
+
+def pick(page, element_id: str, option: str) -> None:
+    """Choose `option` in the dropdown `element_id` as a user does: open it, click the entry."""
+    page.locator(f"#{element_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def scene_with_landmarks(folder: Path) -> tuple[Path, Path, np.ndarray]:
+    """A 200x160 photo holding one rendered face, larger and turned, and its landmarks file."""
+    from latentedit.faces.scenes import place_face, similarity
+    from latentedit.world.attributes import sample_attributes
+    from latentedit.world.seeds import HELDOUT_SEED
+
+    placed = place_face(
+        sample_attributes(HELDOUT_SEED + 3), similarity(1.6, -8.0, (40.0, 20.0)), (200, 160), np.random.default_rng(3)
+    )
+    photo, marks = folder / "scene.png", folder / "marks.json"
+    Image.fromarray(placed.photo).save(photo)
+    marks.write_text(json.dumps({photo.name: [placed.landmarks.tolist()]}))
+    return photo, marks, placed.photo
+
+
+def test_edit_photos_in_the_browser_and_download_what_apply_writes(cli, studio: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    assert run(cli, "world", "render", "--n", "1", "--seed", "900001", "--out", str(tmp_path / "face")).exit_code == 0
-    photo = tmp_path / "face" / "900001.png"
+    assert run(cli, "world", "render", "--n", "1", "--out", str(tmp_path / "face")).exit_code == 0
+    (face,) = (tmp_path / "face").glob("*.png")  # the first held-out face, also the picker's first
+    scene, marks, scene_pixels = scene_with_landmarks(tmp_path)
+    screenshot = Path(os.environ.get("STUDIO_SCREENSHOT") or tmp_path / "studio.png")
+    got = tmp_path / "downloads"
+    got.mkdir()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 860}, accept_downloads=True)
         page.goto(studio)
-        expect(page.get_by_text("Upload a photo or pick a seed.")).to_be_visible(timeout=60_000)
-        page.locator("#photo input[type=file]").set_input_files(str(photo))
-        expect(page.locator("#status")).to_contain_text("Inverted", timeout=180_000)
-        unedited = image_source(page, "after")
-        assert unedited, "no result image after the inversion"
+        status = page.locator("#status")
+        expect(status).to_contain_text("Upload a photo", timeout=60_000)
+        page.locator("#photo input[type=file]").set_input_files(str(face))
+        expect(status).to_contain_text("Inverted", timeout=180_000)
+        assert image_source(page, "after"), "no result image after the inversion"
 
-        page.locator("#edit-0 input[type=range]").fill(str(STRENGTH))
-        page.wait_for_function(
-            "previous => (document.querySelector('#after img') || {}).src !== previous", arg=unedited, timeout=30_000
-        )
-        assert image_source(page, "after") != unedited
+        after_changes(page, lambda: slider(page, "s0").fill(str(STRENGTH)))
         page.wait_for_timeout(500)  # let the download button take the newest file
-        with page.expect_download() as started:
-            page.locator("#download").click()
-        downloaded = tmp_path / "downloaded.png"
-        started.value.save_as(downloaded)
+        plain = download(page, page.locator("#download"), got / "plain.png")
+        pick(page, "swept", "s0")
         page.locator("#make-sweep").click()
         link = page.locator("#sweep-file a[download]")
         expect(link).to_be_visible(timeout=60_000)
-        with page.expect_download() as sweep_started:
-            link.click()
-        sweep = tmp_path / "downloaded.gif"
-        sweep_started.value.save_as(sweep)
-        # local style: a reference sample and a named region, then its own slider
-        page.locator("#use-reference").click()
+        sweep = download(page, link, got / "sweep.gif")
+
+        after_changes(page, lambda: pick(page, "conditioned", "coarse"))
+        page.locator("#use-reference").click()  # local style: reference seed 1, region top, its slider
         expect(page.locator("#reference-status")).to_contain_text("seed 1", timeout=30_000)
         page.locator("#region input").fill("top")
         page.locator("#region input").press("Enter")
-        composed = image_source(page, "after")
-        page.locator("#edit-2 input[type=range]").fill("1")
-        page.wait_for_function(
-            "previous => (document.querySelector('#after img') || {}).src !== previous", arg=composed, timeout=30_000
-        )
-        screenshot = os.environ.get("STUDIO_SCREENSHOT")
-        page.screenshot(path=screenshot or str(tmp_path / "studio.png"), full_page=True)
+        after_changes(page, lambda: slider(page, "parts").fill("1"))
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(screenshot), full_page=True)
+
+        page.get_by_role("tab", name="Rendered face").click()  # the same face from the picker: cached
+        page.locator("#renders button.thumbnail-item").first.click()
+        expect(status).to_contain_text(f"Inverted {face.name}", timeout=60_000)
+        page.wait_for_timeout(500)
+        composed = download(page, page.locator("#download"), got / "composed.png")
+
+        page.get_by_role("tab", name="Photo").click()
+        page.locator("#landmarks input[type=file]").set_input_files(str(marks))
+        page.locator("#photo button[aria-label=Clear]").click()  # the face uploaded first
+        page.locator("#photo input[type=file]").set_input_files(str(scene))
+        expect(status).to_contain_text("1 face(s) aligned and pasted back", timeout=180_000)
+        page.wait_for_timeout(500)
+        pasted = download(page, page.locator("#download"), got / "pasted.png")
+        page.screenshot(path=str(screenshot.with_name(f"{screenshot.stem}-photo.png")), full_page=True)
         browser.close()
 
-    out = tmp_path / "applied"
-    applied = run(cli, "apply", str(photo), "--dir", f"s0={STRENGTH}", *STEPS, "--out", str(out))
-    assert applied.exit_code == 0, applied.output
-    assert downloaded.read_bytes() == (out / "900001_edited.png").read_bytes()
-    swept = run(cli, "apply", str(photo), "--dir", "s0", "--sweep", "-3:3:7", *STEPS, "--out", str(out / "sweep"))
-    assert swept.exit_code == 0, swept.output
-    assert sweep.read_bytes() == (out / "sweep" / "900001_sweep.gif").read_bytes()
+    def applied(photo: Path, *edits: str, written: str = "_edited.png") -> bytes:
+        out = tmp_path / "applied" / str(len(list(tmp_path.glob("applied/*"))))
+        result = run(cli, "apply", str(photo), *edits, *STEPS, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        return (out / f"{photo.stem}{written}").read_bytes()
+
+    assert plain.read_bytes() == applied(face, "--dir", f"s0={STRENGTH}")
+    assert sweep.read_bytes() == applied(face, "--dir", "s0", "--sweep", "-3:3:7", written="_sweep.gif")
+    everything = ("--dir", f"s0={STRENGTH}", "--orthogonal-to", "coarse", "--dir", "parts=1")
+    local = ("--reference", "seed:1", "--region", "top")
+    assert composed.read_bytes() == applied(face, *everything, *local)
+    assert pasted.read_bytes() == applied(scene, *everything, *local, "--landmarks", str(marks))
+    whole = np.asarray(Image.open(pasted))
+    assert whole.shape == scene_pixels.shape  # the whole photo, its face edited in place
+    assert np.abs(whole.astype(int) - scene_pixels).mean() > 1

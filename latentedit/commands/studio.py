@@ -14,10 +14,14 @@ INSTALL_HINT = "pip install 'latentedit[studio]'"
 
 def check_port_free(host: str, port: int) -> None:
     """Refuse a taken port with one line before anything heavy loads (Gradio's own error is a
-    traceback about a port range)."""
+    traceback about a port range). The probe binds as the server will (SO_REUSEADDR, as uvicorn
+    does on POSIX), so a port a studio served on a moment ago, still in TIME_WAIT, is free."""
+    import os
     import socket
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        if os.name != "nt":  # on Windows the option would let the probe share a port in use
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

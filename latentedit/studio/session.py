@@ -101,17 +101,52 @@ class Studio:
             if "orthogonal_to" in methods.get(edit.method).apply_input_names() and edit.space != "s"
         ]
 
-    def from_photo(self, path: str | Path, progress: Progress = no_progress, align: str = "auto") -> EditUnit:
-        """The photo as `latentedit apply --align ALIGN` takes it: a crop at the generator's size as it
-        is, a larger photo with its faces aligned (a detector or nothing: one-line error), each face
-        inverted once through the cache the CLI shares, and pasted back when rendered."""
+    def from_photo(
+        self,
+        path: str | Path,
+        progress: Progress = no_progress,
+        align: str = "auto",
+        landmarks: str | Path | None = None,
+        face: int | None = None,
+    ) -> EditUnit:
+        """The photo as `latentedit apply --align ALIGN [--landmarks FILE] [--face N]` takes it: a crop
+        at the generator's size as it is; a larger photo with its faces found (the landmarks file, else
+        the installed detector; neither: one-line error), aligned, each inverted once through the cache
+        the CLI shares, and pasted back when rendered (only face `face`, when given)."""
         from latentedit.inputs import parse_inputs
         from latentedit.photos import FaceFinder, open_photo, template_for
 
         (item,) = parse_inputs([str(path)])
+        finder = FaceFinder(Path(landmarks) if landmarks else None)
         template = template_for(self.backend.name)
-        photo = open_photo(item.path, align, self.backend.resolution, FaceFinder(), template)
+        photo = open_photo(item.path, align, self.backend.resolution, finder, template, face)
         return self._unit(item, photo, progress)
+
+    @property
+    def renders_faces(self) -> bool:
+        """Whether the embedded world's renderer draws what this generator draws (the rendered-face picker)."""
+        from latentedit.photos import template_for
+
+        return template_for(self.backend.name) == "embedded"
+
+    def rendered_faces(self, first: int, count: int, folder: Path) -> list[Path]:
+        """Renderer faces of seeds ``first``… at the generator's size, written as ``folder/SEED.png``
+        (the files `latentedit world render --seed FIRST --n COUNT` writes at 64 px): photos the
+        generator never saw (seeds from `HELDOUT_SEED`), to pick and invert like an upload."""
+        from latentedit.fileio import atomic_write
+        from latentedit.images import png_writer
+        from latentedit.world.attributes import sample_attributes
+        from latentedit.world.render import render
+
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for seed in range(int(first), int(first) + count):
+            path = folder / f"{seed}.png"
+            if not path.is_file():
+                image, _ = render(sample_attributes(seed), self.backend.resolution)
+                atomic_write(path, png_writer(image))
+            paths.append(path)
+        return paths
 
     def from_seed(self, seed: int) -> EditUnit:
         """A generated sample (its Z and W codes, no inversion)."""
