@@ -143,6 +143,7 @@ def browser_times(studio, photo: Path | None, seed: int, values: list[float], wa
             if photo is not None:
                 page.locator("#photo input[type=file]").set_input_files(str(photo))
             else:
+                page.get_by_role("tab", name="Sample").click()
                 page.locator("#seed input").fill(str(seed))
                 page.locator("#use-seed").click()
             expect(page.locator("#status")).to_contain_text("Sample" if photo is None else "Inverted", timeout=600_000)
