@@ -13,7 +13,7 @@ per output sample instead of the reference's 24 + 24 over a 4x larger image.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -65,17 +65,32 @@ def design_lowpass_filter(
     return torch.as_tensor(taps / taps.sum(), dtype=torch.float32)
 
 
-def _phase_kernels(f: torch.Tensor, factor: int, dim: int, dtype: torch.dtype) -> torch.Tensor:
-    """`[factor, 1, kh, kw]` correlation kernels, one per output phase, along `dim` (2 = rows, 3 = columns).
+# Axes up to this many samples are resampled by one dense matrix product (the whole
+# zero-insert + pad + filter + crop, or filter + stride, as a [size_in, size_out] matrix):
+# BLAS beats depthwise convolutions there, though it multiplies by zeros. Longer axes use
+# depthwise convolutions that skip the zeros. Measured on CPU (docs/nets.md, StyleGAN3).
+MATMUL_MAX_SIZE = 160
+
+
+def _phase_kernels(f: torch.Tensor, factor: int, dim: int, channels: int, dtype: torch.dtype) -> torch.Tensor:
+    """`[channels * factor, 1, kh, kw]` depthwise correlation kernels, one per channel and output phase.
 
     Phase `r` of a zero-stuffed-by-`factor` signal convolved with `f` sees only the taps
-    `f[r::factor]`; a 1-D `f` gives 1-D kernels along `dim`.
+    `f[r::factor]`; the kernels lie along `dim` (2 = rows, 3 = columns).
     """
     taps = len(f)
     if taps % factor:
         f = F.pad(f, [0, factor - taps % factor])
     phases = f.reshape(-1, factor).t().flip(1).to(dtype)  # [factor, taps/factor], flipped: correlation
+    phases = phases.repeat(channels, 1)
     return phases[:, None, :, None] if dim == 2 else phases[:, None, None, :]
+
+
+def _line_kernel(f: torch.Tensor, dim: int, channels: int, dtype: torch.dtype) -> torch.Tensor:
+    """`[channels, 1, k, 1]` or `[channels, 1, 1, k]` depthwise correlation kernel of the convolution with `f`."""
+    kernel = f.flip(0).to(dtype)
+    kernel = kernel[:, None] if dim == 2 else kernel[None, :]
+    return kernel.expand(channels, 1, *kernel.shape)
 
 
 def _crop(x: torch.Tensor, dim: int, start: int, length: int) -> torch.Tensor:
@@ -87,48 +102,65 @@ def _crop(x: torch.Tensor, dim: int, start: int, length: int) -> torch.Tensor:
 
 
 def _upsample_axis(x: torch.Tensor, f: torch.Tensor, up: int, pad0: int, pad1: int, dim: int) -> torch.Tensor:
-    """Zero-insert by `up`, pad by (pad0, pad1), convolve with 1-D `f`, along `dim` of `x` `[B, 1, H, W]`."""
-    size = x.shape[dim]
+    """Zero-insert by `up`, pad by (pad0, pad1), convolve with 1-D `f`, along `dim` of `x` `[N, C, H, W]`."""
+    size, channels = x.shape[dim], x.shape[1]
     if up == 1:
-        kernel = f.flip(0).to(x.dtype)
-        kernel = kernel[None, None, :, None] if dim == 2 else kernel[None, None, None, :]
         x = _crop(x, dim, -pad0, size + pad0 + pad1)
-        return F.conv2d(x, kernel)
-    kernels = _phase_kernels(f, up, dim, x.dtype)
+        return F.conv2d(x, _line_kernel(f, dim, channels, x.dtype), groups=channels)
+    kernels = _phase_kernels(f, up, dim, channels, x.dtype)
     phase_taps = kernels.shape[dim]
     padding = (phase_taps - 1, 0) if dim == 2 else (0, phase_taps - 1)
-    y = F.conv2d(x, kernels, padding=padding)  # [B, up, ..]: full convolution, one channel per phase
+    y = F.conv2d(x, kernels, padding=padding, groups=channels)  # full convolution, one channel per phase
     batch, _, height, width = y.shape
+    y = y.reshape(batch, channels, up, height, width)
     if dim == 3:
-        y = y.permute(0, 2, 3, 1).reshape(batch, 1, height, width * up)
+        y = y.permute(0, 1, 3, 4, 2).reshape(batch, channels, height, width * up)
     else:
-        y = y.permute(0, 2, 1, 3).reshape(batch, 1, height * up, width)
+        y = y.permute(0, 1, 3, 2, 4).reshape(batch, channels, height * up, width)
     # y[m] is the full convolution of the zero-stuffed signal at m; output i reads m = i + taps - 1 - pad0.
     length = size * up + pad0 + pad1 - len(f) + 1
     return _crop(y, dim, len(f) - 1 - pad0, length)
 
 
+def _downsample_axis(x: torch.Tensor, f: torch.Tensor, down: int, dim: int) -> torch.Tensor:
+    """Convolve with 1-D `f` (valid part only) and keep every `down`-th sample, along `dim`."""
+    channels = x.shape[1]
+    stride = (down, 1) if dim == 2 else (1, down)
+    return F.conv2d(x, _line_kernel(f, dim, channels, x.dtype), stride=stride, groups=channels)
+
+
+def _axis_matrix(size: int, resample: Callable[[torch.Tensor], torch.Tensor], like: torch.Tensor) -> torch.Tensor:
+    """The `[size, size_out]` matrix of a linear per-axis operation: `resample` applied to the identity."""
+    eye = torch.eye(size, dtype=like.dtype, device=like.device).reshape(size, 1, 1, size)
+    return resample(eye).reshape(size, -1)
+
+
+def _apply_axis(x: torch.Tensor, dim: int, resample: Callable[[torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+    """Resample axis `dim` of `x`: `resample(x, dim)`, or, when the axis is short, a matrix product.
+
+    `resample(t, d)` must apply this axis's operation along axis `d` of `t` (the matrix is
+    built by running it along the columns of an identity).
+    """
+    size = x.shape[dim]
+    if size > MATMUL_MAX_SIZE:
+        return resample(x, dim)
+    matrix = _axis_matrix(size, lambda eye: resample(eye, 3), x)
+    return x @ matrix if dim == 3 else matrix.t() @ x
+
+
 def _upsample_2d(x: torch.Tensor, f: torch.Tensor, up: int, padding: Sequence[int]) -> torch.Tensor:
     """Zero-insert, pad, convolve with a 2-D filter `f` `[fh, fw]`: one phase kernel per output pixel phase."""
+    batch, channels, height, width = x.shape
     px0, px1, py0, py1 = padding
     fh, fw = f.shape
     f = F.pad(f, [0, (-fw) % up, 0, (-fh) % up])
     phases = f.reshape(f.shape[0] // up, up, f.shape[1] // up, up).permute(1, 3, 0, 2).flip([2, 3])
     kernels = phases.reshape(up * up, 1, f.shape[0] // up, f.shape[1] // up).to(x.dtype)
-    y = F.conv2d(x, kernels, padding=(kernels.shape[2] - 1, kernels.shape[3] - 1))
+    kernels = kernels.repeat(channels, 1, 1, 1)
+    y = F.conv2d(x, kernels, padding=(kernels.shape[2] - 1, kernels.shape[3] - 1), groups=channels)
     y = F.pixel_shuffle(y, up)
-    height, width = x.shape[2:]
     y = _crop(y, 3, fw - 1 - px0, width * up + px0 + px1 - fw + 1)
     return _crop(y, 2, fh - 1 - py0, height * up + py0 + py1 - fh + 1)
-
-
-def _downsample(x: torch.Tensor, f: torch.Tensor, down: int) -> torch.Tensor:
-    """Convolve with `f` (valid part only) and keep every `down`-th sample, as `upfirdn2d(x, f, down=down)`."""
-    if f.ndim == 2:
-        return F.conv2d(x, f.flip([0, 1]).to(x.dtype)[None, None], stride=down)
-    kernel = f.flip(0).to(x.dtype)
-    x = F.conv2d(x, kernel[None, None, None, :], stride=(1, down))
-    return F.conv2d(x, kernel[None, None, :, None], stride=(down, 1))
 
 
 def filtered_lrelu(
@@ -150,20 +182,18 @@ def filtered_lrelu(
     and keeps every `down`-th sample. Filters are 1-D (separable, applied on both axes) or
     2-D; None is the identity. Under autograd everything runs out of place.
     """
-    batch, channels = x.shape[:2]
     inplace = ops.can_work_in_place()
     if b is not None:
         bias = b.to(x.dtype).reshape(1, -1, 1, 1)
         x = x.add_(bias) if inplace else x + bias
-    # Every channel gets the same filters: run them as single-channel images in one batch.
-    x = x.contiguous().reshape(batch * channels, 1, *x.shape[2:])
+    x = x.contiguous()
     px0, px1, py0, py1 = padding
     if fu is None and up == 1:
         x = _crop(_crop(x, 3, -px0, x.shape[3] + px0 + px1), 2, -py0, x.shape[2] + py0 + py1)
     elif fu is None or fu.ndim == 1:
-        fu = torch.full([1], float(up), device=x.device) if fu is None else fu * up
-        x = _upsample_axis(x, fu, up, px0, px1, dim=3)
-        x = _upsample_axis(x, fu, up, py0, py1, dim=2)
+        taps = torch.full([1], float(up), device=x.device) if fu is None else fu * up
+        for dim, pads in ((3, (px0, px1)), (2, (py0, py1))):
+            x = _apply_axis(x, dim, lambda t, d, p=pads: _upsample_axis(t, taps, up, *p, dim=d))
     else:
         x = _upsample_2d(x, fu * (up * up), up, padding)
     if slope != 1:
@@ -172,8 +202,12 @@ def filtered_lrelu(
         x = x.mul_(gain) if inplace else x * gain
     if clamp is not None:
         x = x.clamp_(-clamp, clamp) if inplace else x.clamp(-clamp, clamp)
+    if fd is not None and fd.ndim == 2:
+        kernel = fd.flip([0, 1]).to(x.dtype).expand(x.shape[1], 1, *fd.shape)
+        return F.conv2d(x, kernel, stride=down, groups=x.shape[1])
     if fd is not None:
-        x = _downsample(x, fd, down)
+        for dim in (3, 2):
+            x = _apply_axis(x, dim, lambda t, d: _downsample_axis(t, fd, down, d))
     elif down > 1:
         x = x[:, :, ::down, ::down]
-    return x.reshape(batch, channels, *x.shape[2:])
+    return x
