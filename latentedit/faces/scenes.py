@@ -56,17 +56,29 @@ def place_face(
     from latentedit.world.render import render
 
     rgb, _ = render(record, resolution * detail)
+    photo = paint_face(noise_photo(photo_size, rng), rgb, frame, detail)
+    landmarks = apply_affine(frame, rendered_landmarks(record, resolution * detail) / detail)
+    face_at_resolution = np.asarray(Image.fromarray(rgb).reduce(detail))
+    return Scene(photo, frame, landmarks, resolution, face_at_resolution)
+
+
+def noise_photo(photo_size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A uint8 photo of ``photo_size`` (width, height): smooth colour noise (random colours every 8
+    pixels, bicubic in between) plus a grain of +-12 levels."""
     width, height = photo_size
     coarse = rng.integers(0, 256, size=(max(height // 8, 2), max(width // 8, 2), 3), dtype=np.uint8)
     photo = np.asarray(Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC)).copy()
     grain = rng.integers(-12, 13, size=photo.shape)
-    photo = np.clip(photo.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+    return np.clip(photo.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+
+
+def paint_face(photo: np.ndarray, rgb: np.ndarray, frame: np.ndarray, detail: int) -> np.ndarray:
+    """``photo`` with the render ``rgb`` (drawn at ``detail`` times the frame's resolution) drawn
+    through ``frame`` (3x3, frame pixels -> photo pixels), its edges antialiased."""
+    photo_size = (photo.shape[1], photo.shape[0])
     to_render = scale_shift(float(detail)) @ np.linalg.inv(frame)
     shrinks = abs(np.linalg.det(frame[:2, :2])) < detail**2
     face = np.asarray(warp(Image.fromarray(rgb), to_render, photo_size, shrinks), dtype=np.float32)
     ones = Image.fromarray(np.ones(rgb.shape[:2], dtype=np.float32), mode="F")
     cover = np.asarray(warp(ones, to_render, photo_size, shrinks, Image.Resampling.BILINEAR))[..., None]
-    photo = np.rint(photo * (1.0 - cover) + face * cover).astype(np.uint8)
-    landmarks = apply_affine(frame, rendered_landmarks(record, resolution * detail) / detail)
-    face_at_resolution = np.asarray(Image.fromarray(rgb).reduce(detail))
-    return Scene(photo, frame, landmarks, resolution, face_at_resolution)
+    return np.rint(photo * (1.0 - cover) + face * cover).astype(np.uint8)

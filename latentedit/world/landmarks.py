@@ -1,0 +1,192 @@
+"""The embedded world's own face finder: real-face detectors do not see its cartoon faces, but its
+renderer knows every landmark exactly, so two small networks trained on renders find them.
+
+1. ``Locator`` (fully convolutional) looks at the photo shrunk to ``LOCATOR_SIDE`` pixels and
+   marks face centres on a grid of stride 8 (a heat map, CenterNet-style, Zhou et al. 2019), with
+   each face's size (the side of the render's frame) and the centre's offset inside its cell.
+2. ``Pointer`` looks at a ``POINTER_SIDE`` pixel crop around one face (its side ``CROP_SCALE``
+   times the face's size) and regresses the five landmarks in the crop. It runs ``REFINEMENTS``
+   more times, each on a crop that the landmarks found so far turn upright and centre (the
+   embedded template's frame), which is where it is most precise.
+
+The score of a face is the locator's peak. Weights: ``world_landmarks.safetensors`` (fp16),
+trained by `latentedit.world.landmark_training` (recipe in training/world-landmarks/).
+"""
+
+from __future__ import annotations
+
+# Imported lazily (only when faces are detected), never at start-up.
+import numpy as np  # noqa: TID253
+import torch  # noqa: TID253
+import torch.nn.functional as F  # noqa: TID253
+from torch import nn  # noqa: TID253
+
+LANDMARKS_FILE = "world_landmarks.safetensors"
+LOCATOR_SIDE = 128
+"""The photo's longer side as the locator sees it."""
+STRIDE = 8
+POINTER_SIDE = 64
+CROP_SCALE = 1.25
+"""A pointer crop's side over the face's frame side."""
+REFINEMENTS = 2
+MIN_SCORE = 0.3
+"""Locator peaks below this are not faces."""
+
+
+def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation), nn.ReLU())
+
+
+class Locator(nn.Module):
+    """Photo [N, 3, S, S] in [-1, 1] -> [N, 4, S/8, S/8]: centre logit, log face size (in input
+    pixels), centre offset in the cell (x, y, fractions of a cell). Dilated convolutions give each
+    cell a view of 127 px, the largest face it is trained on and then some."""
+
+    def __init__(self, width: int = 24) -> None:
+        super().__init__()
+        self.init_kwargs = {"width": width}
+        self.body = nn.Sequential(
+            _conv(3, width // 2, 2),
+            _conv(width // 2, width, 2),
+            _conv(width, width, 2),
+            _conv(width, width),
+            _conv(width, width, dilation=2),
+            _conv(width, width, dilation=4),
+        )
+        self.head = nn.Conv2d(width, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class Pointer(nn.Module):
+    """Crop [N, 3, 64, 64] in [-1, 1] -> the five landmarks [N, 5, 2] in crop units ([0, 1] across)."""
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        self.init_kwargs = {"width": width}
+        self.body = nn.Sequential(
+            _conv(3, width, 2),
+            _conv(width, 2 * width, 2),
+            _conv(2 * width, 4 * width, 2),
+            _conv(4 * width, 4 * width, 2),
+        )
+        hidden = 8 * width
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * width * 16, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x)).view(-1, 5, 2) + 0.5
+
+
+def to_input(photo: np.ndarray) -> torch.Tensor:
+    """uint8 RGB [H, W, 3] -> float [1, 3, H, W] in [-1, 1]."""
+    return torch.tensor(np.asarray(photo), dtype=torch.float32).permute(2, 0, 1)[None] / 127.5 - 1.0
+
+
+def locator_input(image: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The photo shrunk (or grown) so its longer side is ``LOCATOR_SIDE``, padded at the right and
+    bottom with 0 (mid-grey); and the factor photo pixels were multiplied by."""
+    height, width = image.shape[2:]
+    factor = LOCATOR_SIDE / max(height, width)
+    size = (max(round(height * factor), 1), max(round(width * factor), 1))
+    mode = "area" if factor < 1.0 else "bilinear"
+    resized = F.interpolate(image, size=size, mode=mode, **({} if mode == "area" else {"align_corners": False}))
+    return F.pad(resized, (0, LOCATOR_SIDE - size[1], 0, LOCATOR_SIDE - size[0])), factor
+
+
+def crop_frames(centres: torch.Tensor, sides: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """[N, 2, 3] affines from crop units ([0, 1]^2) to photo pixels: squares of ``sides`` around
+    ``centres``, turned by ``angles`` (radians, clockwise on screen)."""
+    cos, sin = torch.cos(angles) * sides, torch.sin(angles) * sides
+    linear = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
+    shift = centres - (linear @ torch.full((2, 1), 0.5, dtype=linear.dtype))[..., 0]
+    return torch.cat([linear, shift[..., None]], -1)
+
+
+def sample_crops(image: torch.Tensor, frames: torch.Tensor, side: int = POINTER_SIDE) -> torch.Tensor:
+    """Crops [N, 3, side, side] of ``image`` [1, 3, H, W] through ``frames`` (crop units -> photo
+    pixels); bilinear, antialiased by sampling 2 x 2 points per pixel where the crop shrinks."""
+    height, width = image.shape[2:]
+    shrink = float(torch.linalg.det(frames[:, :, :2]).abs().sqrt().max()) / side > 1.0
+    samples = side * (2 if shrink else 1)
+    steps = (torch.arange(samples, dtype=frames.dtype) + 0.5) / samples
+    grid_y, grid_x = torch.meshgrid(steps, steps, indexing="ij")
+    units = torch.stack([grid_x, grid_y, torch.ones_like(grid_x)], -1).reshape(-1, 3)
+    pixels = units @ frames.transpose(1, 2)
+    normalised = pixels / torch.tensor([width / 2.0, height / 2.0], dtype=frames.dtype) - 1.0
+    grid = normalised.view(len(frames), samples, samples, 2).float()
+    crops = F.grid_sample(image.expand(len(frames), -1, -1, -1), grid, align_corners=False)
+    return F.avg_pool2d(crops, 2) if shrink else crops
+
+
+def template_frames(landmarks: torch.Tensor, unit_points: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Centres [N, 2], sides [N] and angles [N] of the embedded template's frames for faces with
+    ``landmarks`` [N, 5, 2]: the least-squares similarity from the template's ``unit_points``
+    [5, 2] (unit frame coordinates) onto the landmarks (Umeyama 1991, in closed form for 2-D)."""
+    source = unit_points - unit_points.mean(0)
+    target = landmarks - landmarks.mean(1, keepdim=True)
+    dot = (source * target).sum((1, 2))
+    cross = (source[:, 0] * target[..., 1] - source[:, 1] * target[..., 0]).sum(1)
+    scale = torch.hypot(dot, cross) / (source**2).sum()
+    angle = torch.atan2(cross, dot)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    offset = 0.5 - unit_points.mean(0)  # the frame's centre from the points' mean, in frame units
+    turned = torch.stack([cos * offset[0] - sin * offset[1], sin * offset[0] + cos * offset[1]], 1)
+    return landmarks.mean(1) + scale[:, None] * turned, scale, angle
+
+
+class FinderNetworks(nn.Module):
+    """Both networks, saved as one file."""
+
+    def __init__(self, locator_width: int = 24, pointer_width: int = 16) -> None:
+        super().__init__()
+        self.init_kwargs = {"locator_width": locator_width, "pointer_width": pointer_width}
+        self.locator = Locator(locator_width)
+        self.pointer = Pointer(pointer_width)
+
+
+class WorldLandmarks:
+    """The finder; call it with a uint8 RGB photo [H, W, 3] for ``[(score, five points), ...]``."""
+
+    def __init__(self, networks: FinderNetworks, unit_points: np.ndarray) -> None:
+        self.locator, self.pointer = networks.locator.eval(), networks.pointer.eval()
+        self.unit_points = torch.tensor(unit_points, dtype=torch.float64)
+
+    @torch.no_grad()
+    def __call__(self, photo: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        image = to_input(photo)
+        scores, centres, sides = self.locate(image)
+        if not len(scores):
+            return []
+        points = self.point(image, centres, sides)
+        return [(float(score), face.numpy()) for score, face in zip(scores, points, strict=True)]
+
+    def locate(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Scores [N], centres [N, 2] and frame sides [N] (photo pixels) of the faces the locator marks."""
+        shrunk, factor = locator_input(image)
+        out = self.locator(shrunk)[0].double()
+        heat = out[0].sigmoid()
+        peaks = (heat == F.max_pool2d(heat[None, None], 3, 1, 1)[0, 0]) & (heat > MIN_SCORE)
+        ys, xs = torch.nonzero(peaks, as_tuple=True)
+        cells = torch.stack([xs, ys], 1).double() + 0.5 + out[2:4, ys, xs].T
+        return heat[ys, xs], cells * STRIDE / factor, out[1, ys, xs].exp() / factor
+
+    def point(self, image: torch.Tensor, centres: torch.Tensor, sides: torch.Tensor) -> torch.Tensor:
+        """Landmarks [N, 5, 2] (photo pixels) of the faces around ``centres``: one pass on upright
+        crops, then ``REFINEMENTS`` passes on crops the landmarks found so far align."""
+        angles = torch.zeros_like(sides)
+        for _ in range(REFINEMENTS + 1):
+            frames = crop_frames(centres, sides * CROP_SCALE, angles)
+            units = self.pointer(sample_crops(image, frames)).double()
+            landmarks = units @ frames[:, :, :2].transpose(1, 2) + frames[:, None, :, 2]
+            centres, sides, angles = template_frames(landmarks, self.unit_points)
+        return landmarks
+
+
+def make_detector() -> WorldLandmarks:
+    """The detector factory the embedded world's plugin registers."""
+    from latentedit.faces.templates import embedded_template
+    from latentedit.world.weights import load_module, weights_path
+
+    networks = load_module(weights_path(LANDMARKS_FILE), FinderNetworks, "landmarks")
+    return WorldLandmarks(networks, embedded_template().points)  # type: ignore[arg-type]
