@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from latentedit.scorers import ScorerSpec
 
 ENTRY_POINT_GROUP = "latentedit"
-BUILTIN_PLUGINS = ("latentedit.methods", "latentedit.backends", "latentedit.world.plugin")
+BUILTIN_PLUGINS = ("latentedit.methods", "latentedit.backends", "latentedit.world.plugin", "latentedit.faces.plugin")
 
 
 @dataclass

@@ -45,3 +45,10 @@ def fake_scorers() -> Iterator[None]:
     register_plugin("fake-world", FakeWorldPlugin())
     yield
     unregister_plugin("fake-world")
+
+
+@pytest.fixture
+def without_face_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The photo path as it is without the extra ``latentedit[faces]``: no MTCNN detector registered."""
+    monkeypatch.setattr("latentedit.faces.plugin.mtcnn_installed", lambda: False)
+    reset_plugins()

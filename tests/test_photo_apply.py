@@ -145,7 +145,7 @@ def test_a_crop_at_the_generators_size_is_used_as_it_is(cli, tmp_path, edit) -> 
     assert Image.open(tmp_path / "o" / "crop_edited.png").size == (32, 32)
 
 
-def test_a_photo_without_a_way_to_find_its_face_is_one_line(cli, tmp_path, scene, edit) -> None:
+def test_a_photo_without_a_way_to_find_its_face_is_one_line(cli, tmp_path, scene, edit, without_face_detector) -> None:
     photo = str(tmp_path / "scene.png")
     for align in ("auto", "yes"):
         result = run(cli, "apply", photo, "--dir", edit, "--align", align, *BACKEND, "--out", str(tmp_path / "o"))

@@ -126,7 +126,7 @@ def test_local_style_takes_a_reference_and_a_region_as_apply_does(cli, tmp_path:
         studio.render(target, {"parts": 1.0})
 
 
-def test_a_larger_photo_is_taken_as_apply_takes_it(cli, tmp_path: Path) -> None:
+def test_a_larger_photo_is_taken_as_apply_takes_it(cli, tmp_path: Path, without_face_detector) -> None:
     run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "s0")
     studio = Studio.open(load_backend("random:32"), InversionOptions(steps=3))
     big = tmp_path / "big.png"

@@ -2,14 +2,17 @@
 
 A detector finds faces in a photo and reports each with a score and its five landmarks (the
 order and pixel convention of `latentedit.faces`). Results are ranked by score, never by the
-order a detector lists them in: the most confident face comes first. No detector ships with the
-core yet; without one, five points per face come from a ``--landmarks`` file.
+order a detector lists them in: the most confident face comes first. Two ship as built-in plugins:
+``mtcnn`` for photographs of people (with the extra ``latentedit[faces]``, `latentedit.faces.mtcnn`)
+and ``world-landmarks`` for the embedded world's renders (`latentedit.world.landmarks`). Without a
+detector for a backend, five points per face come from a ``--landmarks`` file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from latentedit.faces import FaceError
@@ -20,9 +23,12 @@ if TYPE_CHECKING:
 DetectorFn = Callable[["np.ndarray"], Sequence[tuple[float, Any]]]
 """uint8 RGB photo [H, W, 3] -> ``[(score, five (x, y) points), ...]`` in any order."""
 
+INSTALL_HINT = "pip install 'latentedit[faces]' (the MTCNN detector)"
+"""How to get a detector for photographs of people."""
+
 NO_DETECTOR = (
-    "No face detector is installed: pass --landmarks FILE.json with five points per face (docs/faces.md), "
-    "or install a plugin that registers one (hook register_face_detectors) and pick it with --detector NAME."
+    f"No face detector is installed: {INSTALL_HINT}, or pass --landmarks FILE.json with five points per face "
+    "(docs/faces.md)."
 )
 
 
@@ -45,18 +51,36 @@ class Detection(NamedTuple):
     landmarks: np.ndarray
 
 
-def load_detector(name: str | None = None) -> DetectorFn:
-    """The detector registered as ``name`` (None: the only one, or the first by name), or a one-line
-    error that says how to get one."""
+def detectors_for(backend: str | None = None) -> list[str]:
+    """Names of the installed detectors to use on ``backend``'s faces, in the order they are tried:
+    those made for its scheme (``embedded`` for ``embedded``), else those for photographs of people
+    (no ``backends``), each group by name."""
+    from latentedit.plugins import get_plugins
+
+    scheme = (backend or "").split(":", 1)[0]
+    specs = [entry.value for entry in get_plugins().face_detectors]
+    own = [spec.name for spec in specs if scheme in spec.backends]
+    return own or [spec.name for spec in specs if not spec.backends]
+
+
+def load_detector(name: str | None = None, backend: str | None = None) -> DetectorFn:
+    """The detector registered as ``name`` (None: the first of `detectors_for` ``backend``), or a
+    one-line error that says how to get one."""
     from latentedit.lazy import resolve
     from latentedit.plugins import get_plugins
 
-    registry = get_plugins().face_detectors
     if name is None:
-        if not len(registry):
+        eligible = detectors_for(backend)
+        if not eligible:
             raise FaceError(NO_DETECTOR)
-        name = registry.names()[0]
-    return resolve(registry.get(name).factory)()
+        name = eligible[0]
+    return _build(resolve(get_plugins().face_detectors.get(name).factory))
+
+
+@lru_cache(maxsize=4)
+def _build(factory: Callable[[], DetectorFn]) -> DetectorFn:
+    """One detector per factory per process: its networks load once, however many photos it reads."""
+    return factory()
 
 
 def detect(detector: DetectorFn, photo: np.ndarray) -> list[Detection]:
