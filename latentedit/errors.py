@@ -61,6 +61,13 @@ class FileExistsNoForceError(LatentEditError):
     """Refusing to overwrite an existing file without --force."""
 
 
+class SomeInputsFailedError(LatentEditError):
+    """A batch run (`apply DIR`, `invert DIR`) finished the other inputs, but some failed (each is
+    listed with its error above this line). Exit code 3: the run is partly done, not refused."""
+
+    exit_code = 3
+
+
 class LatentEditWarning(UserWarning):
     """Something worked but the result is doubtful (e.g. a near-chance boundary); the CLI prints one
     line per warning, library callers get it through Python's `warnings`."""

@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from latentedit.errors import LatentEditError, PluginError
-from latentedit.progress import Progress
+from latentedit.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import torch
 
     from latentedit.backend import Backend
     from latentedit.edits import Edit
+    from latentedit.engine import Engine
+    from latentedit.sampling import Samples
 
 PARAM_KINDS = ("text", "int", "float", "path", "flag", "image", "edit")
 """What a `Param` hands the method: text/int/float/path/flag as typed values, ``image`` as the W+
@@ -101,6 +103,17 @@ class DiscoverRequest:
     pairs: list[tuple[Path, Path]] = field(default_factory=list)
     orthogonal_to: list[Edit] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    engine: Engine | None = None
+    """Where sampling runs (``--engine``); None: this process. Methods sample through `sample`."""
+
+    def sample(
+        self, backend: Backend, count: int, scorer: Any = None, progress: Progress = no_progress, keep: str = "w+"
+    ) -> Samples:
+        """`count` latents from the request's seed (scored by `scorer` if given), on the engine the
+        user chose: ``latentedit.api.sample`` with the request's seed, wherever it runs."""
+        from latentedit.engine import draw_samples
+
+        return draw_samples(self.engine, backend, count, self.seed, scorer, progress, keep)
 
     def require(self, method: str, *names: str) -> None:
         """Fail with one line when an input the method needs is missing."""
@@ -110,7 +123,9 @@ class DiscoverRequest:
                 raise LatentEditError(f"Method {method!r} needs {flag}.")
 
 
-SHARED_INPUTS = tuple(f.name for f in dataclasses.fields(DiscoverRequest) if f.name not in ("name", "seed", "extras"))
+SHARED_INPUTS = tuple(
+    f.name for f in dataclasses.fields(DiscoverRequest) if f.name not in ("name", "seed", "extras", "engine")
+)
 """The `DiscoverRequest` fields a method may list in `inputs` (each is a `discover` flag)."""
 
 

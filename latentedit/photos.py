@@ -109,12 +109,17 @@ class AlignedPhoto:
     faces: list[PhotoFace]
 
 
+def check_align_mode(mode: str) -> str:
+    """Refuse an unknown ``--align`` mode in one line (before any photo is read); return it."""
+    if mode not in ALIGN_MODES:
+        raise LatentEditError(f"--align {mode!r}: expected one of {', '.join(ALIGN_MODES)}.")
+    return mode
+
+
 def wants_alignment(mode: str, path: Path, photo: Photo, resolution: int, finder: FaceFinder) -> bool:
     """Whether ``photo`` is to be aligned under ``--align mode``; a one-line error where it must be
     and nothing can find its faces."""
-    if mode not in ALIGN_MODES:
-        raise LatentEditError(f"--align {mode!r}: expected one of {', '.join(ALIGN_MODES)}.")
-    if mode == "none":
+    if check_align_mode(mode) == "none":
         return False
     height, width = photo.pixels.shape[:2]
     if mode == "auto" and (width, height) == (resolution, resolution):

@@ -34,28 +34,50 @@ class Samples:
         return self.ws
 
 
-def sample(backend: Backend, count: int, seed: int, scorer: Any = None, progress: Progress = no_progress) -> Samples:
-    """`count` samples from one seeded stream; scored in batches when a scorer is given."""
+def sample(
+    backend: Backend,
+    count: int,
+    seed: int,
+    scorer: Any = None,
+    progress: Progress = no_progress,
+    keep: str = "w+",
+) -> Samples:
+    """`count` samples from one seeded stream; scored in batches when a scorer is given. ``keep="w"``
+    keeps one code per sample (``ws`` ``[N, 1, w_dim]``), for methods that need W only."""
+    check_sample_memory(backend, count, keep)
+    z = backend.sample_z(count, seed)
+    ws, scores = map_and_score(backend, z, scorer, keep, progress)
+    return Samples(z.cpu(), ws, scores)
+
+
+def map_and_score(
+    backend: Backend, z: torch.Tensor, scorer: Any = None, keep: str = "w+", progress: Progress = no_progress
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """W+ codes (or W: ``keep="w"``) of `z` and, with a scorer, the scores of their images, `BATCH`
+    samples at a time. The Ray engine maps chunks that start on these batch boundaries, so it
+    computes the same numbers as one process does."""
     import torch
 
-    check_sample_memory(backend, count)
-    z = backend.sample_z(count, seed)
+    if keep not in ("w", "w+"):
+        raise LatentEditError(f"sample(keep={keep!r}): expected w or w+.")
+    count = len(z)
     ws_parts, score_parts = [], []
     with torch.inference_mode():
         for start in range(0, count, BATCH):
             ws = backend.mapping(z[start : start + BATCH])
-            ws_parts.append(ws.cpu())
+            ws_parts.append((ws[:, :1] if keep == "w" else ws).cpu())
             if scorer is not None:
                 score_parts.append(scorer.score(backend.synthesize(ws)))
             progress(min(start + BATCH, count), count)
     scores = {key: torch.cat([part[key] for part in score_parts]) for key in score_parts[0]} if score_parts else {}
-    return Samples(z.cpu(), torch.cat(ws_parts), scores)
+    return torch.cat(ws_parts), scores
 
 
-def check_sample_memory(backend: Backend, count: int) -> None:
+def check_sample_memory(backend: Backend, count: int, keep: str = "w+") -> None:
     """Refuse, before allocating anything, `count` samples whose latents would not fit in memory:
-    float32 codes in Z and W+, W+ held twice while its batches are joined."""
-    need = 4 * count * (backend.z_dim + 2 * backend.num_ws * backend.w_dim)
+    float32 codes in Z and W+ (or W: `keep`), held twice while their batches are joined."""
+    codes = 1 if keep == "w" else backend.num_ws
+    need = 4 * count * (backend.z_dim + 2 * codes * backend.w_dim)
     free = available_memory()
     if free is not None and need > free:
         raise LatentEditError(

@@ -87,6 +87,13 @@ def chosen_threads() -> int:
     return available_cores()
 
 
+def requested_threads() -> int | None:
+    """The thread count the user asked for (``--threads`` or LATENTEDIT_THREADS); None if neither."""
+    if _requested is not None:
+        return _requested
+    return chosen_threads() if os.environ.get(ENV_THREADS, "").strip() else None
+
+
 def apply_thread_policy() -> int:
     """Set torch's intra- and inter-op thread counts to `chosen_threads()`; return the count.
 

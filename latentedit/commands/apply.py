@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
+from latentedit.commands.engine_options import (
+    EngineOpt,
+    RayAddressOpt,
+    RayCpusOpt,
+    chosen_engine,
+    fail_if_any,
+    run_settings,
+)
 from latentedit.commands.photo_options import PHOTOS, AlignOpt, DetectorOpt, FaceOpt, LandmarksOpt, TemplateOpt
 from latentedit.commands.plugin_params import Declared, PluginCommand, flags_given, merge, refuse_unused, resolve_values
 from latentedit.commands.transform_options import RotateOpt, SweepRotateOpt, SweepTranslateOpt, TranslateOpt, given
-from latentedit.console import emit_json, out, progress_bar
+from latentedit.console import emit_json, note, out, progress_bar
 from latentedit.errors import LatentEditError
 from latentedit.options import finite_number
+
+if TYPE_CHECKING:
+    from latentedit.backend import Backend
+    from latentedit.photos import EditUnit
 
 
 def parse_dir(text: str) -> tuple[str, float | None]:
@@ -76,6 +88,9 @@ def apply(
         ),
     ] = "png",
     options: OptionsOpt = None,
+    engine: EngineOpt = "local",
+    ray_address: RayAddressOpt = None,
+    ray_cpus: RayCpusOpt = None,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",
     force: ForceOpt = False,
@@ -96,18 +111,23 @@ def apply(
     """
     from latentedit.editing import plan_edits, prepare_subjects
     from latentedit.edits import Edit
-    from latentedit.fileio import atomic_write_group, check_writable
+    from latentedit.engine.batch import run_batch
+    from latentedit.engine.manifest import MANIFEST_NAME, Manifest
+    from latentedit.engine.photo_stages import InvertUnits, ReadPhotos, RenderUnits, WriteOutputs
+    from latentedit.fileio import check_writable, sha256_file
     from latentedit.input_transform import applied, requested, require_support
     from latentedit.input_transform import sweep as sweep_transforms
     from latentedit.inputs import parse_inputs, parse_strength_range
     from latentedit.inversion import InversionOptions
     from latentedit.loaders import load_backend
     from latentedit.options import parse_options, split_options
-    from latentedit.photos import FaceFinder, invert_units, open_photo, plan_units, template_for
+    from latentedit.photos import FaceFinder, check_align_mode, template_for
     from latentedit.store import resolve_edit
 
     if output_format not in ("png", "same"):
         raise LatentEditError(f"--format {output_format!r}: expected png or same.")
+    run_engine = chosen_engine(engine, ray_address, ray_cpus)
+    check_align_mode(align)
     items = parse_inputs(inputs)
     chosen = [parse_dir(text) for text in directions]
     strengths = parse_strength_range(sweep) if sweep else None
@@ -139,43 +159,47 @@ def apply(
         method_inputs.update(vars(parse_options(cls, pairs)) if pairs else {})
     finder = FaceFinder(landmarks, detector)
     face_template = template or template_for(model.name)
-    photos = {
-        item.name: open_photo(item.path, align, model.resolution, finder, face_template, face)
-        for item in items
-        if item.path is not None
-    }
-    units = plan_units(items, photos, crop_only, output_format == "same")
     suffixes = ("_sweep.png", "_sweep.gif") if strengths else (None, "_compare.png")
-    targets = {
-        unit.name: [
-            check_writable(out_dir / f"{unit.name}{suffix or unit.edited_suffix}", force) for suffix in suffixes
-        ]
-        for unit in units
-    }
+    content = {"backend_fingerprint": model.fingerprint, "edit_files": [sha256_file(edit.path) for edit in loaded]}
+    if landmarks is not None:
+        content["landmarks_file"] = sha256_file(landmarks)
+    manifest = Manifest.open(out_dir / MANIFEST_NAME, "apply", run_settings(**content), fresh=force)
+    for item in items:
+        if not manifest.done(item):
+            check_writable(out_dir / f"{item.name}{suffixes[-1]}", force)
 
     def invert(texts: list[str], progress) -> list:
         return [subject.ws for subject in prepare_subjects(model, parse_inputs(texts), settings, progress)]
 
+    def draw(worker: Backend, unit: EditUnit) -> list:
+        """One unit's pictures, drawn on `worker`: this process's backend, or a Ray worker's."""
+        if strengths:
+            return unit.sweep_writers(worker, sweeps, method_inputs, frame_transforms)
+        with applied(worker, transform):
+            return unit.writers(worker, plan, method_inputs)
+
     with progress_bar("reading inputs of the edits", quiet or json_output) as progress:
         method_inputs.update(resolve_values(wanted, declared, model, invert, progress))
-    with progress_bar("inverting", quiet or json_output) as progress:
-        invert_units(model, units, settings, progress)
-    report = []
-    for unit in units:
-        first, second = targets[unit.name]
-        if strengths:
-            writers = unit.sweep_writers(model, sweeps, method_inputs, frame_transforms)
-        else:
-            with applied(model, transform):
-                writers = unit.writers(model, plan, method_inputs)
-        files = atomic_write_group(list(zip((first, second), writers, strict=True)), force)  # both or neither
-        report.append(unit.describe() | {"files": [str(path) for path in files]})
+    stages = [
+        ReadPhotos(align, finder, face_template, face, model.resolution, crop_only, output_format == "same"),
+        InvertUnits(settings),
+        RenderUnits(draw, out_dir, suffixes),
+        WriteOutputs(force),
+    ]
+    with progress_bar("editing", quiet or json_output) as progress:
+        batch = run_batch(run_engine, model, items, stages, manifest, settings.batch, progress)
+    if batch.skipped:
+        note(f"{batch.skipped} of {len(items)} inputs done by an earlier run ({manifest.path}).", quiet or json_output)
+    report = [result for item in items for result in manifest.entries.get(item.name, {}).get("results", [])]
     if json_output:
-        emit_json({"backend": model.name, "edits": [[i.edit.name, i.strength] for i in plan], "results": report})
+        failed = [vars(failure) for failure in batch.failures]
+        edits = [[i.edit.name, i.strength] for i in plan]
+        emit_json({"backend": model.name, "edits": edits, "results": report, "failed": failed})
     elif not quiet:
         for entry in report:
             quality = f" (inversion PSNR {entry['psnr']:.1f} dB)" if entry["psnr"] is not None else ""
             out().print(f"{entry['input']}{quality}: {', '.join(entry['files'])}", highlight=False)
+    fail_if_any(batch.failures, len(items), manifest.path)
 
 
 OWN_FLAGS = PluginCommand(apply, dict).own_names()

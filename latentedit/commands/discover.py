@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt, SeedOpt
+from latentedit.commands.engine_options import EngineOpt, RayAddressOpt, RayCpusOpt, chosen_engine
 from latentedit.commands.plugin_params import Declared, PluginCommand, flags_given, merge, refuse_unused, resolve_values
 from latentedit.console import emit_json, out, progress_bar, short_metric
 from latentedit.errors import LatentEditError
@@ -61,6 +62,9 @@ def discover(
     preview: Annotated[
         Path | None, typer.Option("--preview", help="Also write a picture of what was learned (catalog methods).")
     ] = None,
+    engine: EngineOpt = "local",
+    ray_address: RayAddressOpt = None,
+    ray_cpus: RayCpusOpt = None,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
@@ -73,6 +77,7 @@ def discover(
 
     The shared inputs (--attr, --labels, --positives, --pair, ...) are read by the methods that
     list them (see the `methods NAME` command); methods of plugins may add inputs of their own.
+    --engine ray draws and scores the sampled latents on Ray workers (same samples, same edit file).
     """
     from latentedit.edits import Edit
     from latentedit.fileio import check_writable
@@ -82,6 +87,7 @@ def discover(
     from latentedit.plugins import get_plugins
     from latentedit.store import check_name, edit_path, resolve_edit
 
+    run_engine = chosen_engine(engine, ray_address, ray_cpus)
     method_cls = get_plugins().methods.get(method)
     if preview is not None and not hasattr(method_cls, "preview"):
         raise LatentEditError(
@@ -127,6 +133,7 @@ def discover(
         pairs=pairs,
         orthogonal_to=[Edit.load(resolve_edit(other, model.name)) for other in orthogonal_to or []],
         extras=resolve_values(wanted, declared, model),
+        engine=run_engine,
     )
     started = time.perf_counter()
     with progress_bar(f"discover {method}", quiet or json_output) as progress:

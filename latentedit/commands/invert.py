@@ -8,6 +8,14 @@ from typing import Annotated
 import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt
+from latentedit.commands.engine_options import (
+    EngineOpt,
+    RayAddressOpt,
+    RayCpusOpt,
+    chosen_engine,
+    fail_if_any,
+    run_settings,
+)
 from latentedit.commands.photo_options import AlignOpt, DetectorOpt, FaceOpt, LandmarksOpt, TemplateOpt
 from latentedit.console import emit_json, out, progress_bar
 from latentedit.errors import LatentEditError
@@ -25,6 +33,9 @@ def invert_command(
     detector: DetectorOpt = None,
     face: FaceOpt = None,
     template: TemplateOpt = None,
+    engine: EngineOpt = "local",
+    ray_address: RayAddressOpt = None,
+    ray_cpus: RayCpusOpt = None,
     backend: BackendOpt = "embedded",
     device: DeviceOpt = "cpu",
     force: ForceOpt = False,
@@ -40,15 +51,19 @@ def invert_command(
     """
     import json
 
+    from latentedit.engine.batch import run_batch
+    from latentedit.engine.manifest import Manifest
+    from latentedit.engine.photo_stages import InvertCodes, ReadPhotos
     from latentedit.fileio import atomic_write, check_writable
-    from latentedit.images import load_image
     from latentedit.inputs import parse_inputs
-    from latentedit.inversion import Inversion, InversionOptions, invert_arrays
+    from latentedit.inversion import Inversion, InversionOptions
     from latentedit.loaders import load_backend
     from latentedit.options import parse_options
-    from latentedit.photos import FaceFinder, check_reconstruction, describe_faces, open_photo, template_for
+    from latentedit.photos import FaceFinder, check_align_mode, check_reconstruction, template_for
     from latentedit.reproducible import save_safetensors
 
+    run_engine = chosen_engine(engine, ray_address, ray_cpus)
+    check_align_mode(align)
     inputs = parse_inputs(images)
     if any(entry.path is None for entry in inputs):
         raise LatentEditError("invert takes image files or folders, not seed:N (seeds need no inversion).")
@@ -57,19 +72,16 @@ def invert_command(
     model = load_backend(backend, device)
     finder = FaceFinder(landmarks, detector)
     face_template = template or template_for(model.name)
-    rows: list[dict] = []
-    arrays = []
-    for entry in inputs:
-        photo = open_photo(entry.path, align, model.resolution, finder, face_template, face)  # type: ignore[arg-type]
-        if photo is None:
-            rows.append({"file": str(entry.path), "face": None})
-            arrays.append(load_image(entry.path, model.resolution))  # type: ignore[arg-type]
-            continue
-        for aligned, record in zip(photo.faces, describe_faces(photo), strict=True):
-            rows.append({"file": str(entry.path)} | record)
-            arrays.append(aligned.aligned.crop)
+    manifest_path = out_path.with_name(f"{out_path.stem}.manifest.json")
+    manifest = Manifest.open(manifest_path, "invert", run_settings(backend_fingerprint=model.fingerprint), fresh=True)
+    stages = [ReadPhotos(align, finder, face_template, face, model.resolution), InvertCodes(settings, not no_cache)]
     with progress_bar("inverting", quiet or json_output) as progress:
-        results = invert_arrays(model, arrays, settings, progress, use_cache=not no_cache)
+        batch = run_batch(run_engine, model, inputs, stages, manifest, settings.batch, progress, skip_done=False)
+    done = [batch.finished[entry.name] for entry in inputs if entry.name in batch.finished]
+    if not done:
+        fail_if_any(batch.failures, len(inputs), manifest.path)
+    rows: list[dict] = [dict(row) for finished in done for row in finished.record["codes"]]
+    results = [inversion for finished in done for inversion in finished.payload]
     joined = Inversion.concat(results)
     for row, value in zip(rows, joined.psnr, strict=True):
         name = row["file"] if row["face"] is None else f"{row['file']} face {row['face']}"
@@ -86,9 +98,10 @@ def invert_command(
     atomic_write(out_path, lambda tmp: save_safetensors(tensors, tmp, metadata))
     mean = sum(joined.psnr) / len(joined.psnr)
     if json_output:
-        emit_json({"out": str(out_path), "images": rows, "mean_psnr": mean, "ws_shape": list(joined.ws.shape)})
-        return
-    if not quiet:
+        failed = [vars(failure) for failure in batch.failures]
+        document = {"out": str(out_path), "images": rows, "mean_psnr": mean, "ws_shape": list(joined.ws.shape)}
+        emit_json(document | {"failed": failed})
+    elif not quiet:
         from rich.table import Table
 
         table = Table("image", "face", "PSNR (dB)")
@@ -96,3 +109,4 @@ def invert_command(
             table.add_row(row["file"], "" if row["face"] is None else str(row["face"]), f"{row['psnr']:.2f}")
         out().print(table)
         out().print(f"Mean PSNR {mean:.2f} dB; codes {tuple(joined.ws.shape)} written to {out_path}")
+    fail_if_any(batch.failures, len(inputs), manifest.path)

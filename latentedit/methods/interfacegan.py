@@ -177,12 +177,12 @@ class InterFaceGAN(VectorMethod):
         elif request.labels is not None:
             latents, scores, provenance = self._labelled_latents(backend, request, options, progress)
         else:
-            from latentedit.api import check_attribute, sample, scorer_for
+            from latentedit.api import check_attribute, scorer_for
 
             scorer = scorer_for(backend, fix="give labels with --labels FILE.csv, or --positives DIR --negatives DIR")
             for attribute in [request.attr, *options.condition]:
                 check_attribute(scorer, attribute)
-            samples = sample(backend, count, request.seed, scorer, progress)
+            samples = request.sample(backend, count, scorer, progress)
             latents, scores = samples.latents(options.space), samples.scores[request.attr]
             condition_normals = [
                 train_boundary(latents, samples.scores[name], options.ratio, options.split, options.C, request.seed)[0]

@@ -174,11 +174,11 @@ class LabelledCodes:
 
 def scored_samples(backend: Backend, request: DiscoverRequest, count: int, progress: Progress) -> LabelledCodes:
     """Sampled W+ codes scored by the backend's attribute scorer."""
-    from latentedit.api import sample, scorer_for
+    from latentedit.api import scorer_for
 
     scorer = scorer_for(backend, fix="give labels with --labels FILE.csv")
     attributes = scorer_attributes(scorer, request.attrs)
-    samples = sample(backend, count, request.seed, scorer, with_phase(progress, "sample"))
+    samples = request.sample(backend, count, scorer, with_phase(progress, "sample"))
     provenance = {"samples": count, "seed": request.seed, "labels": f"scorer:{backend.name}"}
     return LabelledCodes(samples.ws, samples.scores, attributes, tuple(getattr(scorer, "binary", ())), provenance)
 

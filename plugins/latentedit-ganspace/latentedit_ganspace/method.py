@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from latentedit.api import Backend, DiscoverRequest, Edit, Progress
 
 BATCH = 5_000
+"""Incremental PCA's batch size (at least three times the components)."""
 CALIBRATION = 10_000
 """Sampled codes that calibrate --strength (the first of the PCA's samples)."""
 PREVIEW_COMPONENTS = 8
@@ -58,21 +59,6 @@ class PCABasis:
     stdev: np.ndarray
     mean: np.ndarray
     variance_ratio: np.ndarray
-
-
-def sample_w(backend: Backend, count: int, seed: int, progress: Progress) -> np.ndarray:
-    """``[count, w_dim]`` W codes from one seeded z stream, mapped in batches; only one code per
-    sample is kept (a W+ copy of 100,000 FFHQ codes would take 3.7 GB)."""
-    import numpy as np
-    import torch
-
-    z = backend.sample_z(count, seed)
-    w = np.empty((count, backend.w_dim), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, count, BATCH):
-            w[start : start + BATCH] = backend.mapping(z[start : start + BATCH])[:, 0].float().cpu().numpy()
-            progress(min(start + BATCH, count), count)
-    return w
 
 
 def fit_pca(w: np.ndarray, components: int, estimator: str, seed: int) -> PCABasis:
@@ -115,7 +101,7 @@ class GANSpace(VectorMethod):
 
         layers = parse_layers(options.layers, backend.num_ws)
         count = request.samples or options.samples
-        w = sample_w(backend, count, request.seed, progress)
+        w = request.sample(backend, count, progress=progress, keep="w").latents("w").numpy()
         basis = fit_pca(w, options.components, options.estimator, request.seed)
         if options.component >= len(basis.components):
             raise OptionError(
