@@ -140,9 +140,9 @@ def read_photo_file(path: str | Path, what: str = "Image") -> Photo:
                     warnings.warn(LatentEditWarning(message), stacklevel=2)
             opened.load()
             exif = opened.getexif()
-            upright = ImageOps.exif_transpose(opened)
-            icc = upright.info.get("icc_profile") or None
-            pixels, icc = _to_rgb8(upright, icc)
+            ImageOps.exif_transpose(opened, in_place=True)  # an upright photo is not copied
+            icc = opened.info.get("icc_profile") or None
+            pixels, icc = _to_rgb8(opened, icc)
             exif.pop(0x0112, None)
             return Photo(np.ascontiguousarray(pixels), kind, exif.tobytes() if len(exif) else None, icc)
     except Image.DecompressionBombError:
@@ -174,7 +174,7 @@ def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, bytes |
             pass
     if image.mode == "CMYK":
         icc = None  # a CMYK profile does not describe the RGB pixels
-    return np.asarray(image.convert("RGB"), dtype=np.uint8), icc
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8), icc
 
 
 def photo_writer(array: np.ndarray, like: Photo, same_format: bool) -> Callable[[Path], None]:
