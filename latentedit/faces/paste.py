@@ -150,10 +150,12 @@ def paste_back(
         return result
     to_crop = np.linalg.inv(face.transform) @ scale_shift(1.0, (left, top))
     window = (right - left, bottom - top)
+    # Only the pixels the mask reaches are converted to float: a large photo's face box is not copied whole.
+    inside = weights.mask > 0.0
+    alpha = weights.mask[inside][:, None]
     warped = np.asarray(warp(Image.fromarray(crop), to_crop, window, _shrinks(face)))
-    original = photo[top:bottom, left:right].astype(np.float32)
-    pasted = warped.astype(np.float32)
-    alpha = weights.mask
+    original = photo[top:bottom, left:right][inside].astype(np.float32)
+    pasted = warped[inside].astype(np.float32)
     if match:
         measured = None
         if reconstruction is not None:
@@ -162,9 +164,10 @@ def paste_back(
                     f"Reconstruction is {reconstruction.shape}; it must have the crop's shape {crop.shape}."
                 )
             drawn = warp(Image.fromarray(reconstruction), to_crop, window, _shrinks(face))
-            measured = np.asarray(drawn, dtype=np.float32)
-        pasted = match_colors(pasted, original, (alpha > 0.0) & (alpha < 1.0), measured)
-    blended = np.clip(np.rint(original + (pasted - original) * alpha[..., None]), 0, 255).astype(np.uint8)
-    inside = alpha > 0.0
-    result[top:bottom, left:right][inside] = blended[inside]
+            measured = np.asarray(drawn)[inside].astype(np.float32)
+        pasted = match_colors(pasted, original, alpha[:, 0] < 1.0, measured)
+    pasted -= original
+    pasted *= alpha
+    pasted += original
+    result[top:bottom, left:right][inside] = np.clip(np.rint(pasted, out=pasted), 0, 255, out=pasted).astype(np.uint8)
     return result
