@@ -1,7 +1,8 @@
-"""Generator throughput on CPU: latentedit.nets vs (optionally) the official StyleGAN2-ADA code.
+"""Generator throughput on CPU: latentedit.nets vs (optionally) the official StyleGAN2-ADA / StyleGAN3 code.
 
     python -m benchmarks.generator                                     # ours only
     PYTHONPATH=/tmp/ada python -m benchmarks.generator --reference     # also the official code, same weights
+    python -m benchmarks.generator --arch stylegan3-t --official-sg3 /tmp/sg3ref   # StyleGAN3 vs NVlabs/stylegan3
 
 Times mapping + synthesis (noise_mode='const') under `torch.inference_mode()` and prints
 images/s per resolution and batch size, from wall-clock time (median over the timed calls),
@@ -9,7 +10,9 @@ or from this process's CPU time with `--cpu-time` (steadier on a shared machine;
 `--threads 1`, since CPU time adds up over threads). The official code runs its reference (non-CUDA)
 path with `force_fp32=True`, which is what it does on CPU. `--reference` imports the official
 `training.networks` from a checkout of https://github.com/NVlabs/stylegan2-ada-pytorch put on
-PYTHONPATH; nothing of it is vendored here.
+PYTHONPATH; `--official-sg3 PATH` imports `training.networks_stylegan3` from a checkout of
+https://github.com/NVlabs/stylegan3 at PATH (its reference ops run on CPU, nothing is compiled).
+Nothing of either is vendored here.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 import torch
 
 from benchmarks import common
-from latentedit.nets import Generator
+from latentedit.nets import Generator, StyleGAN3Generator
 
 # Official training configs (train.py): 'auto' at 64 px, 'paper256', 'stylegan2' at 1024 px.
 CONFIGS: dict[int, dict[str, Any]] = {
@@ -61,12 +64,41 @@ CONFIGS: dict[int, dict[str, Any]] = {
 DEFAULT_ITERS = {64: 10, 256: 3, 1024: 1}
 
 
+def stylegan3_config(resolution: int, radial: bool) -> dict[str, Any]:
+    """The official train.py StyleGAN3 config (--cbase 32768 --cmax 512, batch 32): -t, or -r with `radial`."""
+    kwargs: dict[str, Any] = {
+        "z_dim": 512,
+        "c_dim": 0,
+        "w_dim": 512,
+        "img_resolution": resolution,
+        "img_channels": 3,
+        "mapping_kwargs": {"num_layers": 2},
+        "channel_base": 32768,
+        "channel_max": 512,
+        "magnitude_ema_beta": 0.5 ** (32 / (20 * 1e3)),
+        "num_fp16_res": 4,
+        "conv_clamp": 256,
+    }
+    if radial:
+        kwargs.update(conv_kernel=1, channel_base=65536, channel_max=1024, use_radial_filters=True)
+    return kwargs
+
+
+# (our generator class, init kwargs by resolution) per architecture.
+ARCHITECTURES: dict[str, tuple[type[torch.nn.Module], dict[int, dict[str, Any]]]] = {
+    "stylegan2": (Generator, CONFIGS),
+    "stylegan3-t": (StyleGAN3Generator, {res: stylegan3_config(res, radial=False) for res in CONFIGS}),
+    "stylegan3-r": (StyleGAN3Generator, {res: stylegan3_config(res, radial=True) for res in CONFIGS}),
+}
+
+
 @dataclass
 class Row:
     """One measurement: seconds per batch (median) for ours and, if measured, the official code."""
 
     resolution: int
     batch: int
+    arch: str
     ours_s: float
     official_s: float | None
     max_abs_diff: float | None
@@ -92,13 +124,46 @@ def import_official() -> Any:
             ) from None
 
 
+def import_official_stylegan3(checkout: str) -> Any:
+    """The official `training.networks_stylegan3` module from the NVlabs/stylegan3 checkout at `checkout`.
+
+    Its `conv2d_gradfix` imports `pkg_resources` for a version check only; a stand-in is used
+    when setuptools no longer ships it.
+    """
+    sys.path.insert(0, checkout)
+    try:
+        importlib.import_module("pkg_resources")
+    except ImportError:
+        from packaging.version import parse as parse_version
+
+        stand_in = types.ModuleType("pkg_resources")
+        stand_in.parse_version = parse_version  # type: ignore[attr-defined]
+        sys.modules["pkg_resources"] = stand_in
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return importlib.import_module("training.networks_stylegan3")
+        except ImportError as exc:
+            raise SystemExit(
+                f"--official-sg3: cannot import training.networks_stylegan3 from {checkout} ({exc}); "
+                "pass a checkout of NVlabs/stylegan3."
+            ) from None
+
+
 def measure(
-    resolution: int, batch: int, iters: int, warmup: int, official: Any | None, clock: Callable[[], float]
+    arch: str,
+    resolution: int,
+    batch: int,
+    iters: int,
+    warmup: int,
+    official: Any | None,
+    clock: Callable[[], float],
 ) -> Row:
     """Build both generators on the same random weights and time them on the same z."""
-    kwargs = CONFIGS[resolution]
+    ours_class, configs = ARCHITECTURES[arch]
+    kwargs = configs[resolution]
     torch.manual_seed(0)
-    ours = Generator(**kwargs).eval().requires_grad_(False)
+    ours = ours_class(**kwargs).eval().requires_grad_(False)
     reference = None
     if official is not None:
         reference = official.Generator(**kwargs).eval().requires_grad_(False)
@@ -114,10 +179,10 @@ def measure(
     with torch.inference_mode():
         ours_s = common.seconds_per_call(run_ours, iters, warmup, clock)
         if reference is None:
-            return Row(resolution, batch, ours_s, None, None)
+            return Row(resolution, batch, arch, ours_s, None, None)
         official_s = common.seconds_per_call(run_reference, iters, warmup, clock)
         diff = float((run_ours() - run_reference()).abs().max())
-    return Row(resolution, batch, ours_s, official_s, diff)
+    return Row(resolution, batch, arch, ours_s, official_s, diff)
 
 
 def table(rows: list[Row]) -> str:
@@ -143,18 +208,23 @@ def table(rows: list[Row]) -> str:
 def measure_all(args) -> dict[str, Any]:
     """Every (resolution, batch) case, printed as a table row as soon as it is timed."""
     clock = time.process_time if args.cpu_time else time.perf_counter
-    official = import_official() if args.reference else None
+    if args.official_sg3 and args.arch == "stylegan2":
+        raise SystemExit("--official-sg3 goes with --arch stylegan3-t or stylegan3-r; --reference times StyleGAN2")
+    if args.arch == "stylegan2":
+        official = import_official() if args.reference else None
+    else:
+        official = import_official_stylegan3(args.official_sg3) if args.official_sg3 else None
     timing = "process CPU time" if args.cpu_time else "wall clock"
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {timing}", flush=True)
+    print(f"{args.arch}, torch {torch.__version__}, {torch.get_num_threads()} threads, {timing}", flush=True)
     rows = []
     for resolution in args.resolutions:
         for batch in args.batches:
             iters = args.iters or DEFAULT_ITERS[resolution]
-            rows.append(measure(resolution, batch, iters, args.warmup, official, clock))
+            rows.append(measure(args.arch, resolution, batch, iters, args.warmup, official, clock))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(table(rows))
-    return {"timing": timing, "rows": [asdict(row) for row in rows]}
+    return {"timing": timing, "arch": args.arch, "rows": [asdict(row) for row in rows]}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -167,6 +237,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--reference", action="store_true", help="also time the official code (its checkout on PYTHONPATH)"
     )
     parser.add_argument("--cpu-time", action="store_true", help="time by process CPU time instead of wall clock")
+    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="stylegan2", help="generator architecture")
+    parser.add_argument(
+        "--official-sg3",
+        metavar="PATH",
+        help="with --arch stylegan3-*: also time the official code from this NVlabs/stylegan3 checkout",
+    )
     common.run(measure_all, parser, argv)
 
 

@@ -31,8 +31,9 @@ def input_transform_matrix(translate: Sequence[float] = (0.0, 0.0), rotate_deg: 
     """The 3x3 float32 matrix to store in `synthesis.input.transform` to translate and rotate the image.
 
     The official gen_images.py convention: build the rotation (by `rotate_deg` degrees) plus
-    translation (in units of half the image, as the input's coordinate grid) matrix, and
-    store its inverse, because the buffer maps output-image coordinates to input coordinates.
+    translation matrix and store its inverse, because the buffer maps output-image coordinates
+    to input coordinates. Translation is in image widths: (1 / R, 0) moves the content one
+    pixel right.
     """
     angle = rotate_deg / 360.0 * math.pi * 2
     sin, cos = math.sin(angle), math.cos(angle)
