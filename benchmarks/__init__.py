@@ -1,7 +1,8 @@
 """Speed and quality benchmarks of latentedit, run from the repository root as modules.
 
 Speed: ``python -m benchmarks.generator`` (the generator against the official code),
-``python -m benchmarks.renderer`` (the renderer's statistics and throughput).
+``python -m benchmarks.renderer`` (the renderer's statistics and throughput),
+``python -m benchmarks.scale`` (batch `apply DIR` and sampling, --engine local vs ray, docs/scale.md).
 Quality, on the embedded world (the numbers of docs/results.md):
 ``python -m benchmarks.end_to_end_quality`` (InterFaceGAN, pair directions, inversion),
 ``benchmarks.feditnet_quality``, ``benchmarks.wstar_quality``, ``benchmarks.localstyle_quality``,

@@ -97,6 +97,21 @@ def fail(name: str, label: str, error: BaseException) -> Failure:
     return Failure(name, label, " ".join(text.split()) or type(error).__name__)
 
 
+def each_input(items: list[Any], work: Callable[[Any], Any]) -> list[Any]:
+    """`work(item)` for each item that has not failed; one whose work raises an input error
+    (`ITEM_ERRORS`) becomes a `Failure`, and the others go on."""
+    done = []
+    for item in items:
+        if isinstance(item, Failure):
+            done.append(item)
+            continue
+        try:
+            done.append(work(item))
+        except ITEM_ERRORS as error:
+            done.append(fail(item.name, shown(item.source), error))
+    return done
+
+
 @dataclass(frozen=True)
 class ReadPhotos:
     """Read each input and align its faces as `apply`/`invert` do (`latentedit.photos.open_photo`)."""
@@ -162,22 +177,14 @@ class RenderUnits:
     uses_backend: ClassVar[bool] = True
 
     def __call__(self, backend: Backend | None, items: list[Prepared | Failure]) -> list[Rendered | Failure]:
-        rendered: list[Rendered | Failure] = []
-        for item in items:
-            if isinstance(item, Failure):
-                rendered.append(item)
-                continue
-            try:
-                done = Rendered(item.name, item.source)
-                for unit in item.units:
-                    targets = [self.out_dir / f"{unit.name}{suffix or unit.edited_suffix}" for suffix in self.suffixes]
-                    done.units.append(
-                        (unit.describe(), list(zip(targets, self.make_writers(backend, unit), strict=True)))
-                    )
-                rendered.append(done)
-            except ITEM_ERRORS as error:
-                rendered.append(fail(item.name, shown(item.source), error))
-        return rendered
+        def render(item: Prepared) -> Rendered:
+            done = Rendered(item.name, item.source)
+            for unit in item.units:
+                targets = [self.out_dir / f"{unit.name}{suffix or unit.edited_suffix}" for suffix in self.suffixes]
+                done.units.append((unit.describe(), list(zip(targets, self.make_writers(backend, unit), strict=True))))
+            return done
+
+        return each_input(items, render)
 
 
 @dataclass(frozen=True)
@@ -191,23 +198,17 @@ class WriteOutputs:
     def __call__(self, backend: Backend | None, items: list[Rendered | Failure]) -> list[Finished | Failure]:
         from latentedit.fileio import atomic_write_group, sha256_file
 
-        finished: list[Finished | Failure] = []
-        for item in items:
-            if isinstance(item, Failure):
-                finished.append(item)
-                continue
-            try:
-                results, outputs = [], {}
-                for described, writes in item.units:
-                    files = atomic_write_group(writes, self.force)
-                    results.append(described | {"files": [str(path) for path in files]})
-                    outputs.update(
-                        {str(path): {"sha256": sha256_file(path), "size": path.stat().st_size} for path in files}
-                    )
-                finished.append(Finished(item.name, item.source, {"results": results, "outputs": outputs}))
-            except ITEM_ERRORS as error:
-                finished.append(fail(item.name, shown(item.source), error))
-        return finished
+        def write(item: Rendered) -> Finished:
+            results, outputs = [], {}
+            for described, writes in item.units:
+                files = atomic_write_group(writes, self.force)
+                results.append(described | {"files": [str(path) for path in files]})
+                outputs.update(
+                    {str(path): {"sha256": sha256_file(path), "size": path.stat().st_size} for path in files}
+                )
+            return Finished(item.name, item.source, {"results": results, "outputs": outputs})
+
+        return each_input(items, write)
 
 
 @dataclass(frozen=True)
