@@ -1,17 +1,19 @@
 """What a FEditNet run costs at generator resolutions above the embedded world's 64 px.
 
-Run: python -m benchmarks.feditnet_cost [--resolutions 256] [--short 2] [--long 5] [--json out.json]
+Run: python -m benchmarks.feditnet_cost [--resolutions 256] [--short 2] [--long 5] [--samples 50]
+     [--more-samples 250] [--json out.json]
 
 For each resolution a random config-f StyleGAN2 generator and discriminator (channel_base
 32768, channel_max 512, as the official 256 px and 1024 px configs) are written once under
 ``--work``, 30 positives are drawn from that generator with ``latentedit generate``, and
-``latentedit discover --method feditnet`` runs twice with ``-o steps=SHORT`` and
-``-o steps=LONG``. The difference of the two wall times over the difference of the steps is
-the time per step; the rest of the short run is the fixed cost (loading, calibration, the
-assessor's accuracy check, writing the edit). A default run (600 steps) is estimated as
-fixed + 600 x per step, both by the wall clock and by the CPU time of the commands (user +
-system: with ``--threads 1`` that is the time on one idle core, and it barely moves when other
-jobs share the machine). The weights are random, so only the time means something.
+``latentedit discover --method feditnet`` runs three times: SHORT and LONG steps with
+SAMPLES calibration samples, and SHORT steps with MORE_SAMPLES. The differences give the time
+per training step and per calibration sample; the rest of the first run is the fixed cost
+(loading, the assessor's accuracy check, writing the edit). A default run (600 steps, 2,000
+calibration samples) is estimated as fixed + 600 x per step + 2,000 x per sample, both by
+the wall clock and by the CPU time of the commands (user + system: with ``--threads 1`` that
+is the time on one idle core, and it barely moves when other jobs share the machine). The
+weights are random, so only the time means something.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 from benchmarks.common import emit, parser, run, timed
 
 DEFAULT_STEPS = 600
+DEFAULT_CALIBRATION = 2000
 
 
 def config_f(resolution: int, folder: Path) -> str:
@@ -78,21 +81,25 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if not positives.is_dir():
             latentedit(home, *threads, "generate", "--backend", backend, "--seeds", "0-29", "--out", str(positives))
         runs = {}
-        for steps in (args.short, args.long):
-            name = f"cost-{resolution}-{steps}"
-            runs[steps] = latentedit(
-                home, *threads, "discover", "--method", "feditnet", "--backend", backend, "--positives", str(positives),
-                "--name", name, "-o", f"steps={steps}", "--force",
+        for steps, samples in ((args.short, args.samples), (args.long, args.samples), (args.short, args.more_samples)):
+            runs[steps, samples] = latentedit(
+                home, *threads, "discover", "--method", "feditnet", "--backend", backend,
+                "--positives", str(positives), "--name", f"cost-{resolution}", "--force",
+                "-o", f"steps={steps}", "-o", f"calibration_samples={samples}",
             )  # fmt: skip
         row: dict[str, Any] = {"resolution": resolution}
         for clock, which in (("wall", 0), ("cpu", 1)):
-            per_step = (runs[args.long][which] - runs[args.short][which]) / (args.long - args.short)
-            fixed = runs[args.short][which] - args.short * per_step
+            short, long, more = (runs[key][which] for key in runs)
+            per_step = (long - short) / (args.long - args.short)
+            per_sample = (more - short) / (args.more_samples - args.samples)
+            fixed = short - args.short * per_step - args.samples * per_sample
+            default = fixed + DEFAULT_STEPS * per_step + DEFAULT_CALIBRATION * per_sample
             row[clock] = {
-                "seconds": {str(steps): round(times[which], 1) for steps, times in runs.items()},
+                "seconds": {f"steps={k[0]},calibration_samples={k[1]}": round(v[which], 1) for k, v in runs.items()},
                 "seconds_per_step": round(per_step, 2),
+                "seconds_per_calibration_sample": round(per_sample, 3),
                 "fixed_seconds": round(fixed, 1),
-                "default_run_minutes_estimated": round((fixed + DEFAULT_STEPS * per_step) / 60, 1),
+                "default_run_minutes_estimated": round(default / 60, 1),
             }
         emit(row)
         results[str(resolution)] = row
@@ -104,6 +111,8 @@ def arguments() -> argparse.ArgumentParser:
     made.add_argument("--resolutions", default="256", help="comma-separated generator resolutions")
     made.add_argument("--short", type=int, default=2, help="steps of the shorter run")
     made.add_argument("--long", type=int, default=5, help="steps of the longer run")
+    made.add_argument("--samples", type=int, default=50, help="calibration samples of the first two runs")
+    made.add_argument("--more-samples", type=int, default=250, help="calibration samples of the third run")
     return made
 
 
