@@ -89,9 +89,8 @@ def align(photo: np.ndarray, landmarks: np.ndarray, template: Template = FFHQ, s
     side = float(np.hypot(*(quad[3] - quad[0])))
     if not side > 0.0:
         raise FaceError("The landmarks put all points on one spot; cannot align a face of zero size.")
-    image = Image.fromarray(photo)
-    to_work = np.eye(3)  # photo pixels -> pixels of `image` as it is shrunk and cut below
     shrink = math.floor(side / size * 0.5)
+    image, to_work = _face_region(photo, quad, side, max(shrink, 1))
     if shrink > 1:
         image = image.reduce(shrink)
         to_work = scale_shift(1.0 / shrink) @ to_work
@@ -120,6 +119,26 @@ def warp(
     return warped.reduce(supersample) if supersample > 1 else warped
 
 
+def _border(side: float) -> int:
+    """Pixels cut around the square's bounding box, for a square ``side`` pixels across."""
+    return max(round(side * 0.1), 3)
+
+
+def _face_region(photo: np.ndarray, quad: np.ndarray, side: float, shrink: int) -> tuple[Image.Image, np.ndarray]:
+    """The part of ``photo`` that `_cut_and_pad` reaches after the photo is shrunk ``shrink`` times,
+    as a Pillow image, and the photo -> region affine. Its edges are multiples of ``shrink`` (or
+    the photo's), so shrinking it gives the same pixels as shrinking the whole photo: a large photo
+    is never copied or shrunk whole."""
+    border = _border(side / shrink)
+    low = (np.floor(quad.min(axis=0) / shrink).astype(int) - border) * shrink
+    high = (np.ceil(quad.max(axis=0) / shrink).astype(int) + border) * shrink
+    height, width = photo.shape[:2]
+    left, top, right, bottom = max(low[0], 0), max(low[1], 0), min(high[0], width), min(high[1], height)
+    if left >= right or top >= bottom:
+        raise FaceError("The face's crop lies entirely outside the photo; check the landmarks.")
+    return Image.fromarray(np.ascontiguousarray(photo[top:bottom, left:right])), scale_shift(1.0, (-left, -top))
+
+
 def _cut_and_pad(
     image: Image.Image, quad: np.ndarray, side: float, to_work: np.ndarray
 ) -> tuple[Image.Image, np.ndarray]:
@@ -127,7 +146,7 @@ def _cut_and_pad(
     faded to the median colour) where it reaches past the photo. Returns the piece and the
     photo -> piece affine."""
     width, height = image.size
-    border = max(round(side * 0.1), 3)
+    border = _border(side)
     low = np.floor(quad.min(axis=0)).astype(int) - border
     high = np.ceil(quad.max(axis=0)).astype(int) + border
     box = (max(low[0], 0), max(low[1], 0), min(high[0], width), min(high[1], height))
