@@ -40,9 +40,10 @@ from latentedit.labels import (
     read_label_table,
     scorer_for,
 )
-from latentedit.layers import describe_layers, parse_layers
+from latentedit.layers import conv_layers_at, describe_layers, parse_layers
 from latentedit.method import Analysis, DiscoverRequest, Method, NoOptions, Param
 from latentedit.options import option, options_dict, parse_options
+from latentedit.photos import read_input_image
 from latentedit.progress import Progress, no_progress
 from latentedit.sampling import Samples, sample
 from latentedit.scorers import ScorerSpec
@@ -104,6 +105,7 @@ __all__ = [
     "check_vector_edit",
     "check_writable",
     "conditional_direction",
+    "conv_layers_at",
     "describe_layers",
     "emit_json",
     "folder_codes",

@@ -13,9 +13,17 @@ def register_backends(register: Callable[[BackendSpec], None]) -> None:
     register(
         BackendSpec(
             "stylegan2",
-            "A StyleGAN2 checkpoint imported with `latentedit import-checkpoint`.",
+            "A StyleGAN2 checkpoint imported with `latentedit import-checkpoint` (a StyleGAN3 one loads as stylegan3).",
             "latentedit.stylegan2_backend:from_file",
             "stylegan2:ffhq.safetensors",
+        )
+    )
+    register(
+        BackendSpec(
+            "stylegan3",
+            "A StyleGAN3 checkpoint (stylegan3-t/-r) imported with `latentedit import-checkpoint`.",
+            "latentedit.stylegan3_backend:from_file",
+            "stylegan3:ffhq-t.safetensors",
         )
     )
     register(

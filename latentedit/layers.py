@@ -1,8 +1,14 @@
-"""W+ layer selections (``-o layers=...``) for the methods and importers that edit some layers only."""
+"""Layer selections: W+ indices (``-o layers=...``) for the methods and importers that edit some
+layers only, and generator conv layers by feature size for methods' default choices."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from latentedit.errors import OptionError
+
+if TYPE_CHECKING:
+    from latentedit.backend import Backend
 
 
 def parse_layers(text: str, num_ws: int) -> list[int]:
@@ -32,3 +38,12 @@ def describe_layers(layers: list[int], num_ws: int) -> str:
     if layers == list(range(layers[0], layers[-1] + 1)):
         return f"{layers[0]}-{layers[-1]}" if len(layers) > 1 else str(layers[0])
     return ",".join(str(index) for index in layers)
+
+
+def conv_layers_at(backend: Backend, size: int) -> list[str]:
+    """The backend's conv layers whose features are `size` pixels wide, coarse to fine.
+
+    Methods state their default layers this way (e.g. "the last layer at half the output size"),
+    so one rule serves StyleGAN2's two convs per resolution and StyleGAN3's many layers per rate.
+    """
+    return [name for name, width in backend.conv_layer_sizes.items() if width == size]

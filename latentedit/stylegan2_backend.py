@@ -93,6 +93,35 @@ class StyleGAN2Backend:
     def affine_weights(self) -> list[torch.Tensor]:
         return self.G.synthesis.affine_weights()
 
+    @property
+    def conv_layers(self) -> list[str]:
+        """The layers whose activations `features` returns, coarse to fine (StyleGAN2: ``b{res}.conv{0,1}``)."""
+        return list(self.G.synthesis.conv_layer_names)
+
+    @property
+    def conv_layer_sizes(self) -> dict[str, int]:
+        """Each conv layer's feature size in pixels (square); methods pick default layers by it."""
+        return {name: int(name.split(".", 1)[0].removeprefix("b")) for name in self.conv_layers}
+
+    @property
+    def style_inputs(self) -> list[str | None]:
+        """For each style layer, the conv layer whose output its style multiplies channel by channel
+        (None: the synthesis input, `synthesis_input`)."""
+        convs = set(self.conv_layers)
+        inputs: list[str | None] = []
+        previous: str | None = None
+        for name in self.style_layers:
+            inputs.append(previous)
+            if name in convs:
+                previous = name
+        return inputs
+
+    def synthesis_input(self, ws: torch.Tensor) -> torch.Tensor | None:
+        """What the style layers whose `style_inputs` is None multiply, ``[N, C, h, w]``: StyleGAN2's
+        learned constant."""
+        const = next(iter(self.G.synthesis.blocks())).const
+        return const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
+
     def synthesize_with_features(
         self, ws: torch.Tensor, layers: list[str] | None = None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -180,17 +209,33 @@ class StyleGAN2Backend:
 
 
 def from_file(arg: str, device: str = "cpu") -> StyleGAN2Backend:
-    """``stylegan2:FILE``: a checkpoint in latentedit's safetensors layout."""
-    from latentedit.checkpoints.layout import load_networks
+    """``stylegan2:FILE`` (and a bare ``FILE.safetensors``): a checkpoint in latentedit's layout.
+
+    The file says which generator it holds: a StyleGAN3 one loads as ``stylegan3:FILE``, so an
+    imported file works under either spelling and its edits are stored under one name.
+    """
+    return backend_from_file(arg, device, "stylegan2")
+
+
+def backend_from_file(arg: str, device: str, scheme: str) -> StyleGAN2Backend:
+    """The backend for a checkpoint file, as ``--backend SCHEME:FILE`` asked for it."""
+    from latentedit.checkpoints.layout import architecture, load_networks
 
     if not arg:
-        raise LatentEditError("--backend stylegan2 needs a file: --backend stylegan2:NAME.safetensors")
+        raise LatentEditError(f"--backend {scheme} needs a file: --backend {scheme}:NAME.safetensors")
     path = Path(arg)
     if not path.exists():
         raise CheckpointError(
             f"Checkpoint {path} not found. Import one first: latentedit import-checkpoint FILE --out {path.name}"
         )
     loaded = load_networks(path, device="cpu")
+    kind = architecture(loaded.metadata)
+    if scheme == "stylegan3" and kind != "stylegan3":
+        raise CheckpointError(f"{path} holds a StyleGAN2 generator; use --backend stylegan2:{path} (or just the path).")
+    if kind == "stylegan3":
+        from latentedit.stylegan3_backend import StyleGAN3Backend
+
+        return StyleGAN3Backend(f"stylegan3:{path}", loaded.G, loaded.D, device=device)
     return StyleGAN2Backend(f"stylegan2:{path}", loaded.G, loaded.D, device=device)
 
 

@@ -194,10 +194,15 @@ def test_assessor_variants_train_a_backbone_of_the_same_shape(tiny_backend) -> N
 
 
 def test_default_layers_scale_the_original_choice() -> None:
-    convs = [f"b{res}.conv{i}" for res in (8, 16, 32, 64, 128, 256, 512) for i in (0, 1)]
-    big = SimpleNamespace(resolution=512, style_layers=["b4.conv1", "b4.torgb", *convs])
+    convs = ["b4.conv1", *(f"b{res}.conv{i}" for res in (8, 16, 32, 64, 128, 256, 512) for i in (0, 1))]
+
+    def backend(resolution: int, layers: list[str]) -> SimpleNamespace:
+        sizes = {name: int(name.split(".")[0][1:]) for name in layers}
+        return SimpleNamespace(resolution=resolution, conv_layers=layers, conv_layer_sizes=sizes)
+
+    big = backend(512, convs)
     assert fc_layers_for(big, []) == ["b16.conv1", "b64.conv1", "b256.conv0", "b256.conv1", "b512.conv0", "b512.conv1"]
-    small = SimpleNamespace(resolution=64, style_layers=["b4.conv1", *convs[:8]])
+    small = backend(64, convs[:9])
     assert fc_layers_for(small, []) == ["b16.conv1", "b32.conv0", "b32.conv1", "b64.conv0", "b64.conv1"]
     with pytest.raises(LatentEditError, match="unknown layer"):
         fc_layers_for(small, ["b128.conv0"])

@@ -126,7 +126,8 @@ def test_auto_layer_is_the_papers_on_big_generators_and_the_finest_layers_on_sma
 
     assert resolve_layers(tiny_backend, "auto") == ["b16.conv1", "b32.conv0", "b32.conv1"]  # a 32 px generator
     layers = [f"b{size}.conv{i}" for size in (8, 16, 32, 64, 128, 256) for i in (0, 1)]
-    big = SimpleNamespace(name="big", resolution=256, style_layers=[*layers, "b256.torgb"])
+    sizes = {layer: int(layer.split(".")[0][1:]) for layer in layers}
+    big = SimpleNamespace(name="big", resolution=256, conv_layers=layers, conv_layer_sizes=sizes)
     assert resolve_layers(big, "auto") == ["b32.conv0"]
     assert resolve_layers(tiny_backend, " b16.conv1 + b32.conv0 ") == ["b16.conv1", "b32.conv0"]
     for bad in ("b16.conv1+b16.conv1", "+", "b16.conv1+b99.conv0"):

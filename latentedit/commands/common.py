@@ -15,7 +15,7 @@ BackendOpt = Annotated[
         "--backend",
         "-b",
         envvar="LATENTEDIT_BACKEND",
-        help="Generator: embedded, random[:RES] or stylegan2:FILE.safetensors (see `latentedit backends`).",
+        help="Generator: embedded, random[:RES], stylegan2:FILE or stylegan3:FILE (see `latentedit backends`).",
     ),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="Torch device: cpu (default) or cuda.")]

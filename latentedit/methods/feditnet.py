@@ -21,6 +21,7 @@ from latentedit.api import (
     LatentEditError,
     OptionError,
     VectorMethod,
+    conv_layers_at,
     list_images,
     no_progress,
     option,
@@ -269,9 +270,11 @@ def fc_layers_for(backend: Backend, requested: list[str]) -> list[str]:
 
     Default: the original's 512 px choice (its layers 4, 8, 11-14: b16.conv1, b64.conv1 and both
     convs of b256 and b512) scaled to the resolution R: b16.conv1, conv1 at R/8 (if above 8 px),
-    and both convs at R/2 and R. At 64 px: b16.conv1, b32.conv0/1, b64.conv0/1.
+    and both convs at R/2 and R. At 64 px: b16.conv1, b32.conv0/1, b64.conv0/1. Stated by feature
+    size (the last layer at 16 and R/8, the first two at R/2 and R), the rule picks StyleGAN3's
+    layers by sampling rate.
     """
-    conv = [name for name in backend.style_layers if ".conv" in name]
+    conv = backend.conv_layers
     if requested:
         unknown = [name for name in requested if name not in conv]
         if unknown:
@@ -280,9 +283,10 @@ def fc_layers_for(backend: Backend, requested: list[str]) -> list[str]:
             )
         return list(dict.fromkeys(requested))
     top = backend.resolution
-    wanted = {"b16.conv1", f"b{top // 2}.conv0", f"b{top // 2}.conv1", f"b{top}.conv0", f"b{top}.conv1"}
+    wanted = {*conv_layers_at(backend, 16)[-1:], *conv_layers_at(backend, top // 2)[:2]}
+    wanted.update(conv_layers_at(backend, top)[:2])
     if top // 8 > 8:
-        wanted.add(f"b{top // 8}.conv1")
+        wanted.update(conv_layers_at(backend, top // 8)[-1:])
     return [name for name in conv if name in wanted]
 
 

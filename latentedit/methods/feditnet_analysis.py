@@ -59,7 +59,7 @@ def layer_response(
         "far": torch.argsort(drawn.scores[attribute], descending=True)[:count],
         "near": torch.randperm(samples, generator=generator)[:count],
     }
-    layers = [name for name in backend.style_layers if ".conv" in name]
+    layers = list(backend.conv_layers)
     with torch.inference_mode():
         probe = backend.features(drawn.ws[:1].to(backend.device), layers)
     locations = sample_locations([int(probe[name][0, 0].numel()) for name in layers], patches, generator)

@@ -37,7 +37,8 @@ class LocalStyleOptions:
         "auto",
         "Generator layer(s) to cluster, joined by '+'. auto: the paper's first 32x32 layer (b32.conv0); "
         "on generators up to 128 px, whose parts are a few pixels at 32x32, the last conv at half size "
-        "and both at full size (64 px: b32.conv1 + b64.conv0 + b64.conv1).",
+        "and the first two at full size (64 px: b32.conv1 + b64.conv0 + b64.conv1; StyleGAN3: the "
+        "layers at those sampling rates, docs/checkpoints.md).",
     )
     k: int = option(
         0,

@@ -12,7 +12,8 @@ contribution of channel c to cluster k (Eq. 1) is
 with A standardised to zero mean and unit variance per channel, so Σ_k M[k, c] = 1: M[k, c]
 is the share of channel c's energy that falls in cluster k. It is computed for every style
 layer on the activation that layer's style multiplies (its conv input: the previous conv's
-output, or the constant input for the first layer), with U resized to that resolution
+output, or for the first layer the synthesis input: StyleGAN2's constant, StyleGAN3's Fourier
+features), with U resized to that resolution
 (nearest when upsampling, area fractions when downsampling, so memberships still sum to 1).
 """
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latentedit.api import LatentEditError, Progress, no_progress
+from latentedit.api import LatentEditError, Progress, conv_layers_at, no_progress
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,14 +66,15 @@ class Catalog:
 
 def conv_layers(backend: Backend) -> list[str]:
     """Generator layers whose activations can be clustered (`backend.features` names)."""
-    return [name for name in backend.style_layers if ".conv" in name]
+    return list(backend.conv_layers)
 
 
 def check_layer(backend: Backend, layer: str) -> None:
-    if layer not in conv_layers(backend):
+    names = conv_layers(backend)
+    if layer not in names:
         raise LatentEditError(
             f"Layer {layer!r} is not a conv layer of backend {backend.name}. "
-            f"Choose one of: {', '.join(conv_layers(backend))} (e.g. -o layer=b32.conv0), "
+            f"Choose one of: {', '.join(names)} (e.g. -o layer={names[len(names) // 2]}), "
             "several joined by '+', or auto."
         )
 
@@ -82,16 +84,17 @@ def resolve_layers(backend: Backend, spec: str) -> list[str]:
 
     ``auto`` is the paper's first 32x32 layer on generators above 128 px. On smaller ones a
     6-pixel eye covers three 32x32 cells, too few for a cluster to trace it, so ``auto``
-    clusters the last conv at half the output size with both convs at the output size (at
-    64 px: b32.conv1+b64.conv0+b64.conv1); measured in docs/localstyle.md.
+    clusters the last conv at half the output size with the first two at the output size (at
+    64 px: b32.conv1+b64.conv0+b64.conv1 on StyleGAN2, L7+L8+L9 on StyleGAN3); measured in
+    docs/localstyle.md.
     """
     if spec.strip() == AUTO_LAYER:
         size = int(backend.resolution)
         if size > SMALL_OUTPUT:
-            layers = ["b32.conv0"]
+            layers = conv_layers_at(backend, 32)[:1]
         else:
-            layers = [f"b{size // 2}.conv1", f"b{size}.conv0", f"b{size}.conv1"]
-            layers = [layer for layer in layers if layer in conv_layers(backend)] or conv_layers(backend)[-3:]
+            layers = conv_layers_at(backend, size // 2)[-1:] + conv_layers_at(backend, size)[:2]
+        layers = layers or conv_layers(backend)[-3:]
     else:
         layers = [layer.strip() for layer in spec.split("+") if layer.strip()]
     if not layers or len(set(layers)) != len(layers):
@@ -124,32 +127,6 @@ def layer_groups(features: dict[str, torch.Tensor], layers: list[str]) -> list[t
     sizes = [tuple(features[layer].shape[-2:]) for layer in layers]
     pairs = zip(layers, sizes, strict=True)
     return [(int(features[layer].shape[1]), sizes.count(size) ** -0.5) for layer, size in pairs]
-
-
-def style_inputs(backend: Backend) -> list[str | None]:
-    """For each style layer, the conv whose output its style multiplies (None: the constant input)."""
-    inputs: list[str | None] = []
-    previous: str | None = None
-    for name in backend.style_layers:
-        inputs.append(previous)
-        if ".conv" in name:
-            previous = name
-    return inputs
-
-
-def _constant_input(backend: Backend, count: int) -> torch.Tensor:
-    """The first layer's input ``[N, C, 4, 4]``: the learned constant when the backend exposes it.
-
-    Backends that hide it get a uniform input, for which contributions reduce to cluster areas.
-    """
-    import torch
-
-    synthesis = getattr(getattr(backend, "G", None), "synthesis", None)
-    blocks = getattr(synthesis, "blocks", None)
-    const = getattr(next(iter(blocks())), "const", None) if callable(blocks) else None
-    if const is None:
-        const = torch.ones(backend.affine_weights()[0].shape[0], 4, 4)
-    return const.detach().float().cpu().unsqueeze(0).expand(count, -1, -1, -1)
 
 
 def unit_vectors(
@@ -294,19 +271,23 @@ def build_catalog(
     parts_count = len(segmenter.parts) if segmenter is not None else 0
     overlap = torch.zeros(parts_count, k, dtype=torch.long)
     cluster_pixels = torch.zeros(k, dtype=torch.long)
-    inputs = style_inputs(backend)
+    inputs = backend.style_inputs
     sources = list(dict.fromkeys(inputs))
+    needed = list(dict.fromkeys([*layers, *(source for source in sources if source is not None)]))
     for start in range(0, count, BATCH):
         batch = ws[start : start + BATCH]
         with torch.inference_mode():
-            features = backend.features(batch)
+            features = backend.features(batch, needed)
+            first = backend.synthesis_input(batch)
         clustered = stacked_activations(features, layers)
         labels, _ = assign(unit_vectors(clustered, mean, std, groups), clustering.centroids)
         labels = labels.reshape(clustered.shape[0], *clustered.shape[-2:])
         cluster_pixels += torch.bincount(labels.flatten(), minlength=k)
         by_size: dict[int, torch.Tensor] = {}
         for source in sources:
-            activation = features[source] if source is not None else _constant_input(backend, batch.shape[0])
+            activation = features[source] if source is not None else first
+            if activation is None:
+                continue
             size = activation.shape[-1]
             if size not in by_size:
                 by_size[size] = memberships(labels, k, size)
@@ -319,13 +300,15 @@ def build_catalog(
         progress(count + 1 + min(start + BATCH, count), total, stage="contributions")
     fraction = (cluster_pixels.double() / cluster_pixels.sum()).tolist()
     matrices = sums.matrices()
+    widths = [int(weight.shape[0]) for weight in backend.affine_weights()]
     return Catalog(
         layer="+".join(layers),
         centroids=clustering.centroids,
         mean=mean,
         std=std,
         contributions={
-            name: matrices[source or ""].clone() for name, source in zip(backend.style_layers, inputs, strict=True)
+            name: _contribution(matrices, source, k, width)
+            for name, source, width in zip(backend.style_layers, inputs, widths, strict=True)
         },
         cluster_fraction=[round(value, 6) for value in fraction],
         objective=clustering.objective,
@@ -334,6 +317,15 @@ def build_catalog(
         part_area=overlap.sum(dim=1) if segmenter is not None else None,
         cluster_area=overlap.sum(dim=0) if segmenter is not None else None,
     )
+
+
+def _contribution(matrices: dict[str, torch.Tensor], source: str | None, k: int, width: int) -> torch.Tensor:
+    """A style layer's M ``[K, C]``; zero where its style multiplies no activation (StyleGAN3's input
+    style turns and shifts the Fourier features), so no region ever moves it."""
+    import torch
+
+    matrix = matrices.get(source or "")
+    return matrix.clone() if matrix is not None else torch.zeros(k, width)
 
 
 def catalog_tensors(catalog: Catalog) -> dict[str, torch.Tensor]:

@@ -64,11 +64,13 @@ def factorize(affine_weights: list[torch.Tensor]) -> tuple[torch.Tensor, torch.T
     """Eigenvalues (descending) and unit eigenvectors (rows) of AᵀA, A the stacked weights.
 
     Each style channel's weight row is normalised first, as SeFa's reference code does, so
-    layers with large gains do not dominate.
+    layers with large gains do not dominate; an all-zero row (an untrained StyleGAN3 input affine
+    starts at zero) stays zero instead of becoming NaN.
     """
     import torch
 
-    stacked = torch.cat([weight / weight.norm(dim=1, keepdim=True) for weight in affine_weights], dim=0).double()
+    rows = [weight / weight.norm(dim=1, keepdim=True).clamp_min(1e-30) for weight in affine_weights]
+    stacked = torch.cat(rows, dim=0).double()
     eigenvalues, eigenvectors = torch.linalg.eigh(stacked.T @ stacked)
     order = torch.argsort(eigenvalues, descending=True)
     return eigenvalues[order].float(), eigenvectors[:, order].T.float()
