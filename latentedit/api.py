@@ -43,7 +43,6 @@ from latentedit.labels import (
 from latentedit.layers import conv_layers_at, describe_layers, parse_layers
 from latentedit.method import Analysis, DiscoverRequest, Method, NoOptions, Param
 from latentedit.options import option, options_dict, parse_options
-from latentedit.photos import read_input_image
 from latentedit.progress import Progress, no_progress
 from latentedit.sampling import Samples, sample
 from latentedit.scorers import ScorerSpec
