@@ -29,7 +29,7 @@ from benchmarks.studio_latency import CHROMIUM, CHROMIUM_FLAGS  # one place for 
 from tests.helpers import run
 
 STEPS = ("-o", "steps=40")  # the studio and `apply` invert with the same settings: one cache entry
-STRENGTH = 2.5
+STRENGTH = -2.5
 SLIDER = {"coarse": 0, "s0": 1, "s1": 2, "parts": 3}
 """The page's sliders: stored edits in name order, local-style catalogs last."""
 
