@@ -129,6 +129,11 @@ class Subject:
     def psnr(self) -> float | None:
         return self.inversion.psnr[0] if self.inversion is not None else None
 
+    @property
+    def disc(self) -> float | None:
+        """The discriminator's logit on the reconstruction (None: not inverted, or no discriminator)."""
+        return self.inversion.disc[0] if self.inversion is not None and self.inversion.disc else None
+
 
 def prepare_subjects(
     backend: Backend, items: list[Input], options: InversionOptions, progress: Progress
@@ -157,12 +162,15 @@ def prepare_subjects(
 
 
 def render(backend: Backend, subject: Subject, plan: Sequence[EditLike], **inputs: Any) -> np.ndarray:
-    """The subject edited by `plan` as one uint8 image ``[H, W, 3]`` (no plan: the reconstruction)."""
+    """The subject edited by `plan` as one uint8 image ``[H, W, 3]`` (no plan: the reconstruction),
+    drawn by the generator pivotal tuning made for it where its inversion was tuned."""
     import torch
 
     from latentedit.images import to_uint8
     from latentedit.inversion import synthesize
+    from latentedit.pti import tuned_weights
 
-    with torch.inference_mode():
+    inversion = subject.inversion
+    with torch.inference_mode(), tuned_weights(backend, inversion.tuned if inversion else None):
         ws = apply_edits(backend, subject.ws, plan, z=subject.z, **inputs) if plan else subject.ws
-        return to_uint8(synthesize(backend, ws, subject.inversion.noises if subject.inversion else None))[0]
+        return to_uint8(synthesize(backend, ws, inversion.noises if inversion else None))[0]

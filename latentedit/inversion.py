@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import torch
 
     from latentedit.backend import Backend
+    from latentedit.pti import TunedWeights
 
 PERCEPTUAL_BLOCKS = 3
 """How many discriminator blocks (from the image side) feed the perceptual loss."""
@@ -45,6 +46,23 @@ class InversionOptions:
         "Weight of the in-domain regulariser |w - E(G(w))|^2 (In-Domain GAN Inversion, the inverter the "
         "pair-direction paper uses): keeps codes where the encoder would put them. Needs an encoder.",
     )
+    tune: str = option(
+        "none",
+        "After the inversion: none, or pti (pivotal tuning, Roich et al. 2021: the generator's weights are "
+        "fine-tuned on the image around its code; cached per image). The pti_* options set it up.",
+    )
+    pti_steps: int = option(350, "Pivotal tuning steps (PTI's code: 350).")
+    pti_lr: float = option(3e-4, "Adam learning rate of pivotal tuning (PTI: 3e-4).")
+    pti_l2: float = option(1.0, "Weight of the pixel L2 loss of pivotal tuning (PTI: 1).")
+    pti_perceptual: float = option(
+        1.0, "Weight of the perceptual loss of pivotal tuning (PTI: LPIPS, 1; here the discriminator-feature loss)."
+    )
+    pti_regularize: float = option(0.1, "Weight of PTI's locality regulariser (PTI: 0.1; 0: off).")
+    pti_alpha: float = option(
+        30.0, "How far from the pivot the regulariser's codes lie (PTI: 30), as the norm of the whole W+ difference."
+    )
+    pti_samples: int = option(1, "Codes the locality regulariser draws per step (PTI: 1).")
+    pti_interval: int = option(1, "The locality regulariser runs every N-th step (PTI: 1).")
 
     def validate(self) -> None:
         if self.steps < 0 or self.batch < 1:
@@ -53,6 +71,13 @@ class InversionOptions:
             raise OptionError(f"Inversion lr={self.lr} must be a positive number.")
         if not (math.isfinite(self.domain) and self.domain >= 0):
             raise OptionError(f"Inversion domain={self.domain} must be a number >= 0.")
+        from latentedit.pti import validate_tuning
+
+        validate_tuning(self)
+
+    def latent_settings(self) -> dict[str, Any]:
+        """The settings the latent code depends on (pivotal tuning's are not: it starts from the code)."""
+        return {key: value for key, value in asdict(self).items() if key != "tune" and not key.startswith("pti_")}
 
 
 @dataclass
@@ -63,6 +88,10 @@ class Inversion:
     noises: list[torch.Tensor] = field(default_factory=list)
     psnr: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    disc: list[float] | None = None
+    """The discriminator's logit on each reconstruction (`disc_scores`); None without a discriminator."""
+    tuned: TunedWeights | None = None
+    """Pivotal tuning's weights for this one image (`latentedit.pti`); None when not tuned."""
 
     def select(self, index: int) -> Inversion:
         return Inversion(
@@ -70,6 +99,7 @@ class Inversion:
             [noise[index : index + 1] for noise in self.noises],
             self.psnr[index : index + 1],
             self.seconds / max(1, self.ws.shape[0]),
+            self.disc[index : index + 1] if self.disc is not None else None,
         )
 
     @staticmethod
@@ -86,6 +116,7 @@ class Inversion:
             noises,
             [value for part in parts for value in part.psnr],
             sum(part.seconds for part in parts),
+            [value for part in parts for value in part.disc] if all(part.disc is not None for part in parts) else None,
         )
 
 
@@ -100,10 +131,26 @@ def psnr(reconstructed: torch.Tensor, target: torch.Tensor) -> list[float]:
     return [float(10 * torch.log10(255**2 / value.clamp(min=1e-10))) for value in mse]
 
 
-def _perceptual(backend: Backend, images: torch.Tensor) -> list[torch.Tensor]:
+def disc_scores(backend: Backend, images: torch.Tensor) -> list[float] | None:
+    """The discriminator's logit for each image, scored alone (its minibatch-stddev layer would
+    make a score depend on the other images of a batch); None where the backend has no D."""
+    import torch
+
+    if not backend.has_discriminator:
+        return None
+    with torch.inference_mode():
+        return [float(backend.disc_logits(image[None])) for image in images]
+
+
+def perceptual_features(backend: Backend, images: torch.Tensor) -> list[torch.Tensor]:
     """Channel-normalised discriminator features of the first blocks (LPIPS-like)."""
     features = list(backend.disc_features(images).values())[:PERCEPTUAL_BLOCKS]
     return [feature / (feature.square().sum(dim=1, keepdim=True).sqrt() + 1e-8) for feature in features]
+
+
+def perceptual_distance(made: list[torch.Tensor], wanted: list[torch.Tensor]) -> torch.Tensor:
+    """Per image ``[N]``: the mean squared difference of `perceptual_features`, summed over blocks."""
+    return sum((a - b).square().flatten(1).mean(1) for a, b in zip(made, wanted, strict=True))  # type: ignore[return-value]
 
 
 def _noise_penalty(noises: list[torch.Tensor]) -> torch.Tensor:
@@ -146,7 +193,7 @@ def invert_batch(
     if options.domain > 0 and getattr(backend, "encoder", None) is None:
         raise OptionError(f"-o domain needs an encoder, and backend {backend.name} has none; leave domain at 0.")
     with torch.no_grad():
-        target_features = _perceptual(backend, images) if use_perceptual else []
+        target_features = perceptual_features(backend, images) if use_perceptual else []
     ws.requires_grad_(True)
     for noise in noises:
         noise.requires_grad_(True)
@@ -162,8 +209,8 @@ def invert_batch(
         reconstructed = synthesize(backend, ws, noises)
         loss = F.mse_loss(reconstructed, images, reduction="none").flatten(1).mean(1).sum()
         if use_perceptual:
-            for made, wanted in zip(_perceptual(backend, reconstructed), target_features, strict=True):
-                loss = loss + options.perceptual * (made - wanted).square().flatten(1).mean(1).sum()
+            made = perceptual_features(backend, reconstructed)
+            loss = loss + options.perceptual * perceptual_distance(made, target_features).sum()
         if options.domain > 0:
             encoded = backend.encoder(reconstructed)
             loss = loss + options.domain * (ws - encoded).square().flatten(1).mean(1).sum()
@@ -180,7 +227,11 @@ def invert_batch(
     with torch.no_grad():
         reconstructed = synthesize(backend, ws, noises)
     return Inversion(
-        ws.cpu(), [noise.cpu() for noise in noises], psnr(reconstructed, images), time.perf_counter() - started
+        ws.cpu(),
+        [noise.cpu() for noise in noises],
+        psnr(reconstructed, images),
+        time.perf_counter() - started,
+        disc_scores(backend, reconstructed),
     )
 
 
@@ -202,7 +253,7 @@ def synthesize(
 def _cache_path(backend: Backend, image_hash: str, options: InversionOptions) -> Path:
     from latentedit.store import home
 
-    settings = hashlib.sha256(json.dumps(asdict(options), sort_keys=True).encode()).hexdigest()[:8]
+    settings = hashlib.sha256(json.dumps(options.latent_settings(), sort_keys=True).encode()).hexdigest()[:8]
     return home() / "cache" / "inversions" / backend.fingerprint / f"{image_hash[:32]}-{settings}.safetensors"
 
 
@@ -217,9 +268,23 @@ def _load_cached(path: Path) -> Inversion | None:
             ws = handle.get_tensor("ws")
             count = int(metadata.get("noises", "0"))
             noises = [handle.get_tensor(f"noise.{index}") for index in range(count)]
-        return Inversion(ws, noises, json.loads(metadata["psnr"]), float(metadata.get("seconds", "0")))
-    except (SafetensorError, OSError, KeyError, ValueError):
-        return None  # a damaged cache entry is recomputed
+        if "disc" not in metadata:
+            return None  # an entry without the discriminator's score is computed again, silently
+        disc = json.loads(metadata["disc"])
+        return Inversion(ws, noises, json.loads(metadata["psnr"]), float(metadata.get("seconds", "0")), disc)
+    except (SafetensorError, OSError, KeyError, ValueError) as exc:
+        damaged_cache(path, exc)
+        return None
+
+
+def damaged_cache(path: Path, error: Exception) -> None:
+    """One warning line for a cache entry that cannot be read; the caller computes it again."""
+    import warnings
+
+    from latentedit.errors import LatentEditWarning
+
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    warnings.warn(LatentEditWarning(f"Cache entry {path} is damaged ({reason}); computing it again."), stacklevel=3)
 
 
 def _save_cached(path: Path, inversion: Inversion) -> None:
@@ -234,6 +299,7 @@ def _save_cached(path: Path, inversion: Inversion) -> None:
         "psnr": json.dumps(inversion.psnr),
         "noises": str(len(inversion.noises)),
         "seconds": str(inversion.seconds),
+        "disc": json.dumps(inversion.disc),
     }
     atomic_write(path, lambda tmp: save_safetensors(tensors, tmp, metadata))
 
@@ -293,4 +359,10 @@ def invert_arrays(
             results[index] = inversion.select(position)
             if use_cache:
                 _save_cached(_cache_path(backend, hashes[index], options), results[index])
-    return [results[index] for index in range(len(arrays))]
+    ordered = [results[index] for index in range(len(arrays))]
+    if options.tune == "pti":
+        from latentedit.pti import tune_inversions
+
+        paths = [_cache_path(backend, image_hash, options) if use_cache else None for image_hash in hashes]
+        tune_inversions(backend, arrays, ordered, paths, options, progress)
+    return ordered

@@ -20,6 +20,9 @@ from latentedit.commands.photo_options import AlignOpt, DetectorOpt, FaceOpt, La
 from latentedit.console import emit_json, out, progress_bar
 from latentedit.errors import LatentEditError
 
+PER_IMAGE = ("file", "psnr", "disc", "tuned", "warning")
+"""Row keys that are not the face's alignment record (kept apart in the codes file's metadata)."""
+
 
 def invert_command(
     images: Annotated[list[str], typer.Argument(help="Image files or folders.")],
@@ -44,8 +47,10 @@ def invert_command(
 ) -> None:
     """Invert images into the generator's W+ space (encoder start + optimisation).
 
-    Options (-o KEY=VALUE): steps, lr, perceptual, noise, noise_lr, noise_regularize, batch.
-    Editing the same image later reuses the cached inversion. A photo that is not a crop at the
+    Options (-o KEY=VALUE): steps, lr, perceptual, noise, noise_lr, noise_regularize, batch, domain;
+    tune=pti adds pivotal tuning (the generator fine-tuned on each image around its code) with
+    its pti_* options; `latentedit methods --inversion` lists every option with its default.
+    Editing the same image later reuses the cached inversion (and tuned weights). A photo that is not a crop at the
     generator's size has its faces aligned first: one code per face, with its transform from crop
     to photo pixels in the file's metadata ("faces") and in --json.
     """
@@ -83,15 +88,18 @@ def invert_command(
     rows: list[dict] = [dict(row) for finished in done for row in finished.record["codes"]]
     results = [inversion for finished in done for inversion in finished.payload]
     joined = Inversion.concat(results)
-    for row, value in zip(rows, joined.psnr, strict=True):
+    for row, result in zip(rows, results, strict=True):
         name = row["file"] if row["face"] is None else f"{row['file']} face {row['face']}"
-        row["psnr"] = round(value, 2)
-        row["warning"] = check_reconstruction(name, value)
+        row["psnr"] = round(result.psnr[0], 2)
+        row["disc"] = round(result.disc[0], 3) if result.disc else None
+        row["tuned"] = str(result.tuned.file) if result.tuned and result.tuned.file else None
+        row["warning"] = check_reconstruction(name, result.psnr[0], row["disc"])
     tensors = {"ws": joined.ws.contiguous(), **{f"noise.{i}": n.contiguous() for i, n in enumerate(joined.noises)}}
     metadata = {
         "files": json.dumps([row["file"] for row in rows]),
-        "faces": json.dumps([{k: v for k, v in row.items() if k not in ("file", "psnr", "warning")} for row in rows]),
+        "faces": json.dumps([{k: v for k, v in row.items() if k not in PER_IMAGE} for row in rows]),
         "psnr": json.dumps(joined.psnr),
+        "tuned": json.dumps([row["tuned"] for row in rows]),
         "backend": model.fingerprint,
         "backend_name": model.name,
     }

@@ -35,9 +35,18 @@ def plugins_command(json_output: JsonOpt = False) -> None:
 
 def methods_command(
     name: Annotated[str | None, typer.Argument(help="Show one method's options in detail.")] = None,
+    inversion: Annotated[
+        bool,
+        typer.Option(
+            "--inversion", help="Show the inversion's -o options (apply, invert), pivotal tuning's (pti_*) included."
+        ),
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """List editing methods, or show one method's inputs and `-o` options."""
+    """List editing methods, or show one method's inputs and `-o` options (--inversion: the inversion's)."""
+    if inversion:
+        _inversion_options(json_output)
+        return
     registry = get_plugins().methods
     if name is not None:
         entry = registry.entry(name)
@@ -116,6 +125,21 @@ def backends_command(json_output: JsonOpt = False) -> None:
     table = Table("scheme", "example", "plugin", "summary")
     for row in rows:
         table.add_row(row["scheme"], row["example"], row["plugin"], row["summary"])
+    out().print(table)
+
+
+def _inversion_options(json_output: bool) -> None:
+    from rich.table import Table
+
+    from latentedit.inversion import InversionOptions
+
+    rows = describe_options(InversionOptions)
+    if json_output:
+        emit_json(rows)
+        return
+    table = Table("inversion option (-o KEY=VALUE)", "type", "default", "meaning")
+    for row in rows:
+        table.add_row(row["name"], row["type"], row["default"], row["help"])
     out().print(table)
 
 

@@ -1,0 +1,113 @@
+"""Pivotal tuning against the latent inversion alone, on held-out renders of the embedded world.
+
+Run: python -m benchmarks.pti_quality [--images 100] [--attribute smile] [--json PATH]
+(PTI's 350 steps take about 2 minutes per image on one loaded CPU core; ``--images`` fewer for
+a quick look). For each held-out render it inverts with the default settings (the pivot), then
+tunes the generator with the default `-o tune=pti` settings, and measures for both:
+PSNR, the binary-attribute same-side rate (scorer on the reconstruction vs the renderer's
+truth), the re-scored change of a strength-3 InterFaceGAN edit of ``--attribute`` (fraction of the
+attribute's range; the bar: PTI weakens it by at most 0.05), time per image, and the process's
+peak resident memory after each phase.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from benchmarks import common
+from latentedit import load_backend
+from latentedit.api import DiscoverRequest, InversionOptions, from_uint8, no_progress, scorer_for
+from latentedit.editing import Subject, render
+from latentedit.evaluate import score_deltas
+from latentedit.inversion import invert_arrays
+from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
+from latentedit.pti import tune
+from latentedit.world.attributes import ATTRIBUTES
+from latentedit.world.heldout import heldout_seeds
+
+RENDER_OFFSET = 950_000
+"""Held-out renderer seeds from `heldout_seeds(n, RENDER_OFFSET)`, apart from other benchmarks'."""
+EDIT_STRENGTH = 3.0
+WEAKENING_BAR = 0.05
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def same_side(scores: dict[str, torch.Tensor], records: list[dict]) -> float:
+    binary = [name for name, spec in ATTRIBUTES.items() if spec.kind == "binary"]
+    agree = [
+        float((scores[name][i] > 0.5) == bool(record[name])) for name in binary for i, record in enumerate(records)
+    ]
+    return float(np.mean(agree))
+
+
+def phase(backend, scorer, subjects: list[Subject], records: list[dict], edit) -> dict:
+    """PSNR, same-side rate and the edit's re-scored change for inverted `subjects`."""
+    drawn = from_uint8(np.stack([render(backend, subject, []) for subject in subjects]))
+    edited = from_uint8(np.stack([render(backend, subject, [(edit, EDIT_STRENGTH)]) for subject in subjects]))
+    with torch.inference_mode():
+        before, after = scorer.score(drawn), scorer.score(edited)
+    change = score_deltas(scorer, before, after)[edit.attribute]
+    return {
+        "mean_psnr": statistics.mean(subject.psnr for subject in subjects),
+        "min_psnr": min(subject.psnr for subject in subjects),
+        "binary_same_side": same_side(before, records),
+        "edit_change": float(change.mean()),
+    }
+
+
+def measure(args) -> dict:
+    from latentedit.world.render import render_batch
+
+    backend = load_backend("embedded")
+    scorer = scorer_for(backend)
+    request = DiscoverRequest(name=f"{args.attribute}-pti", attr=args.attribute)
+    edit = InterFaceGAN().discover(backend, request, InterFaceGANOptions(samples=args.samples), no_progress)
+    images, _, records = render_batch(heldout_seeds(args.images, RENDER_OFFSET))
+    options = InversionOptions(tune="pti", **({"pti_steps": args.pti_steps} if args.pti_steps else {}))
+    report: dict = {"images": args.images, "edit": f"interfacegan {args.attribute}, {args.samples} samples"}
+
+    (inversions, seconds) = common.timed(invert_arrays, backend, list(images), InversionOptions(), use_cache=False)
+    latent = [Subject(f"render-{i}", inv.ws, inversion=inv) for i, inv in enumerate(inversions)]
+    report["latent"] = phase(backend, scorer, latent, records, edit) | {
+        "seconds_per_image": seconds / args.images,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    common.emit({"latent": report["latent"]})
+
+    tuned_seconds = []
+    for index, inversion in enumerate(inversions):
+        tuned = tune(backend, from_uint8(images[index][None]), inversion, options)
+        tuned_seconds.append(tuned.seconds)
+        common.emit({"image": index, "pivot_psnr": tuned.pivot_psnr, "pti_psnr": inversion.psnr[0], "s": tuned.seconds})
+    report["pti"] = phase(backend, scorer, latent, records, edit) | {
+        "seconds_per_image": statistics.mean(tuned_seconds) + seconds / args.images,
+        "tuning_seconds_per_image": statistics.mean(tuned_seconds),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    weakening = abs(report["latent"]["edit_change"]) - abs(report["pti"]["edit_change"])
+    report["edit_weakening"] = weakening
+    report["bars"] = {f"weakening<={WEAKENING_BAR}": weakening <= WEAKENING_BAR}
+    common.emit({"pti": report["pti"], "edit_weakening": weakening, "bars": report["bars"]})
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    arguments = common.parser(__doc__)
+    arguments.add_argument("--images", type=int, default=100, help="held-out renders (default 100)")
+    arguments.add_argument("--attribute", default="smile", help="attribute of the edit (default smile)")
+    arguments.add_argument("--samples", type=int, default=2000, help="InterFaceGAN's samples (default 2000)")
+    arguments.add_argument("--pti-steps", type=int, help="tuning steps (default: -o pti_steps's default)")
+    common.run(measure, arguments, argv)
+
+
+if __name__ == "__main__":
+    main()
