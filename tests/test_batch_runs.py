@@ -48,16 +48,18 @@ def test_one_bad_image_fails_alone_and_is_reported_at_the_end(cli, tmp_path, edi
         assert Path(path).stat().st_size == output["size"]
 
 
-def test_a_run_started_again_does_only_what_is_not_done(cli, tmp_path, edit) -> None:
+def test_a_run_started_again_does_only_what_is_not_done(cli, tmp_path, edit, monkeypatch) -> None:
     faces = face_folder(tmp_path / "faces", 2)
     add_broken(faces, "face02.png")
     out = tmp_path / "out"
     assert run(cli, "apply", str(faces), "-d", edit, *FAST, "--out", str(out), "-q").exit_code == 3
     written = {path.name: path.stat().st_mtime_ns for path in out.glob("*.png")}
     face_folder(faces, 1, first_seed=2)  # the bad file replaced by a good face
+    monkeypatch.setenv("LATENTEDIT_PROGRESS_INTERVAL", "0")  # a progress line for every update
     again = run(cli, "apply", str(faces), "-d", edit, *FAST, "--out", str(out))
     assert again.exit_code == 0, again.output
     assert "2 of 3 inputs done by an earlier run" in again.stderr
+    assert "editing: 2/3 (67%)" in again.stderr and "editing: 3/3 (100%) images_per_s=" in again.stderr
     assert {name: (out / name).stat().st_mtime_ns for name in written} == written  # not written again
     assert (out / "face02_edited.png").is_file() and manifest(out)["summary"]["done"] == 3
 
