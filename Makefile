@@ -10,7 +10,7 @@ $(VENV)/.installed: pyproject.toml plugins/latentedit-sefa/pyproject.toml plugin
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build of torch that this machine has; a looser pin pulls gigabytes of CUDA wheels.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,studio,ray]' -e plugins/latentedit-sefa -e plugins/latentedit-ganspace
+	$(PY) -m pip install -q -e '.[dev,studio,ray,faces]' -e plugins/latentedit-sefa -e plugins/latentedit-ganspace
 	touch $@
 
 setup: $(VENV)/.installed

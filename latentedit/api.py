@@ -43,6 +43,7 @@ from latentedit.labels import (
 from latentedit.layers import conv_layers_at, describe_layers, parse_layers
 from latentedit.method import Analysis, DiscoverRequest, Method, NoOptions, Param
 from latentedit.options import option, options_dict, parse_options
+from latentedit.photos import read_input_image
 from latentedit.progress import Progress, no_progress
 from latentedit.sampling import Samples, sample
 from latentedit.scorers import ScorerSpec
@@ -58,7 +59,11 @@ from latentedit.vectors import (
     vector_edit,
 )
 
-_HEAVY = {"Discriminator": "latentedit.nets"}
+_HEAVY = {
+    "Discriminator": "latentedit.nets",
+    "Template": "latentedit.faces.templates",
+    "load_template": "latentedit.faces.templates",
+}
 """Names that import torch: resolved on first use, so ``import latentedit.api`` stays cheap."""
 
 
@@ -124,6 +129,7 @@ __all__ = [
     "pairs_from_folder",
     "parse_layers",
     "parse_options",
+    "read_input_image",
     "project",
     "read_header",
     "read_label_table",

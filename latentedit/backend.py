@@ -32,9 +32,15 @@ class BackendSpec:
 
 @runtime_checkable
 class Backend(Protocol):
-    """The interface every method uses; see DESIGN.md."""
+    """The interface every method uses; see DESIGN.md.
+
+    ``face_template`` says how the generator's training faces were aligned, so photos are aligned
+    the same way: ``ffhq`` (imported face networks), ``embedded`` (the embedded world's renderer),
+    ``none`` (not aligned faces: photos are centre-cropped), or a template JSON file (docs/faces.md).
+    """
 
     name: str
+    face_template: str
     fingerprint: str
     resolution: int
     num_ws: int

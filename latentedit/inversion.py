@@ -318,10 +318,11 @@ def invert_files(
     progress: Progress = no_progress,
     use_cache: bool = True,
 ) -> list[Inversion]:
-    """Invert image files (loaded and resized safely), reusing cached inversions."""
-    from latentedit.images import load_image
+    """Invert image files (loaded and resized safely; faces aligned where `discover --align` asks:
+    `latentedit.photos.read_input_image`), reusing cached inversions."""
+    from latentedit.photos import read_input_image
 
-    arrays = [load_image(path, backend.resolution) for path in paths]
+    arrays = [read_input_image(path, backend.resolution) for path in paths]
     return invert_arrays(backend, arrays, options, progress, use_cache)
 
 

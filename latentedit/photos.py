@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +31,10 @@ if TYPE_CHECKING:
     from latentedit.images import Photo
     from latentedit.inversion import InversionOptions
     from latentedit.progress import Progress
+
+NO_TEMPLATE = "none"
+"""The face template of a generator whose training images were not aligned faces: photos are
+centre-cropped and resized, never aligned."""
 
 ALIGN_MODES = ("auto", "yes", "none")
 """auto: align photos that are not already crops at the generator's size; yes: align every photo;
@@ -49,25 +56,25 @@ held-out renders -1.4 to 1.8, ten real photos (the astronaut's aligned face incl
 it catches the photo PSNR misses (rocket: 25.1 dB, logit -4.4)."""
 
 NO_FINDER = (
-    "{photo} is not a {size} x {size} crop and no face detector is installed: pass --landmarks FILE.json "
-    "(five points per face, docs/faces.md), or --align none to centre-crop it as it is."
+    "{photo} is not a {size} x {size} crop and no face detector is installed: {install}, "
+    "or pass --landmarks FILE.json (five points per face, docs/faces.md), or --align none to centre-crop it as it is."
 )
 
 
-def template_for(backend_name: str) -> str:
-    """The face template a backend's generator was trained on: ``embedded`` for the embedded world
-    (and the random test networks, which stand in for it), ``ffhq`` for imported face networks."""
-    scheme = backend_name.split(":", 1)[0]
-    return "embedded" if scheme in ("embedded", "random") else "ffhq"
+def template_for(backend: Backend) -> str:
+    """The face template a backend declares (``Backend.face_template``); ``ffhq`` for a backend
+    that declares none (a plugin's, written before templates were declared)."""
+    return str(getattr(backend, "face_template", "ffhq"))
 
 
 @dataclass(frozen=True)
 class FaceFinder:
     """Where each photo's five landmarks per face come from: a landmarks file, else a detector
-    (``detector`` by name, or the first registered one)."""
+    (``detector`` by name, or the first made for ``backend``'s faces: `detectors_for`)."""
 
     landmarks: Path | None = None
     detector: str | None = None
+    backend: str | None = None
 
     def __post_init__(self) -> None:
         if self.landmarks is not None and self.detector is not None:
@@ -75,10 +82,10 @@ class FaceFinder:
 
     @property
     def available(self) -> bool:
-        """Whether faces can be found at all: a landmarks file, or a detector is installed."""
-        from latentedit.plugins import get_plugins
+        """Whether faces can be found at all: a landmarks file, or a detector is installed for the backend."""
+        from latentedit.faces.detectors import detectors_for
 
-        return self.landmarks is not None or self.detector is not None or len(get_plugins().face_detectors) > 0
+        return self.landmarks is not None or self.detector is not None or bool(detectors_for(self.backend))
 
     def faces(self, photo: Path, pixels: np.ndarray) -> list[tuple[float | None, np.ndarray]]:
         """The photo's faces as (score or None, five points), most confident first; `NoFaceError` if none."""
@@ -91,7 +98,7 @@ class FaceFinder:
             return [(None, as_landmarks(points)) for points in given]
         from latentedit.faces.detectors import detect, load_detector
 
-        found = detect(load_detector(self.detector), pixels)
+        found = detect(load_detector(self.detector, self.backend), pixels)
         if not found:
             raise NoFaceError(f"No face found in {photo}; pass its landmarks with --landmarks FILE.json.")
         return [(detection.score, detection.landmarks) for detection in found]
@@ -131,7 +138,9 @@ def wants_alignment(mode: str, path: Path, photo: Photo, resolution: int, finder
     if mode == "auto" and (width, height) == (resolution, resolution):
         return False
     if not finder.available:
-        raise FaceError(NO_FINDER.format(photo=path, size=resolution))
+        from latentedit.faces.detectors import INSTALL_HINT
+
+        raise FaceError(NO_FINDER.format(photo=path, size=resolution, install=INSTALL_HINT))
     return True
 
 
@@ -256,13 +265,57 @@ def open_photo(
     path: Path, mode: str, resolution: int, finder: FaceFinder, template: str, face: int | None = None
 ) -> AlignedPhoto | None:
     """Read ``path`` and align its faces at ``resolution`` under ``--align mode``; None where the
-    photo is to be used as it is (centre-cropped and resized)."""
+    photo is to be used as it is (centre-cropped and resized): ``--align none``, a crop at the
+    generator's size under ``auto``, or ``--template none`` (a generator not trained on aligned faces)."""
     from latentedit.images import read_photo_file
 
     photo = read_photo_file(path, "Photo")
+    if template == NO_TEMPLATE and mode == "yes":
+        raise LatentEditError("--align yes needs a face template; this backend (or --template) says none.")
+    if template == NO_TEMPLATE and mode == "auto":
+        mode = "none"
     if not wants_alignment(mode, path, photo, resolution, finder):
         return None
     return align_photo(path, photo, finder, template, resolution, face)
+
+
+@dataclass(frozen=True)
+class PhotoReading:
+    """How image files given to a method are read (discover's folders, pairs, images in a labels
+    CSV): ``mode`` as ``--align`` (``none``: centre-cropped and resized, the default outside
+    `discover`), faces found by ``finder`` and aligned with ``template``; one image, one face (the
+    most confident)."""
+
+    mode: str = "none"
+    finder: FaceFinder = FaceFinder()
+    template: str = "ffhq"
+
+
+_READING: ContextVar[PhotoReading | None] = ContextVar("photo_reading", default=None)
+
+
+@contextmanager
+def reading_photos(reading: PhotoReading) -> Iterator[None]:
+    """Within the block, `read_input_image` reads image files as ``reading`` says (`discover` wraps
+    a method's run in it, so every method, a plugin's too, reads its photos the same way)."""
+    token = _READING.set(reading)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def read_input_image(path: Path, resolution: int) -> np.ndarray:
+    """An image file as a method takes it, uint8 [resolution, resolution, 3]: its most confident face
+    aligned where the current `PhotoReading` aligns it, else centre-cropped and resized."""
+    from latentedit.images import load_image
+
+    reading = _READING.get()
+    if reading is not None and reading.mode != "none":
+        photo = open_photo(Path(path), reading.mode, resolution, reading.finder, reading.template, face=0)
+        if photo is not None:
+            return photo.faces[0].aligned.crop
+    return load_image(path, resolution)
 
 
 @dataclass

@@ -28,6 +28,9 @@ RANDOM_CONFIG: dict[str, Any] = {
 class StyleGAN2Backend:
     """Wraps a generator (and optionally a discriminator and an encoder) for the methods."""
 
+    face_template = "ffhq"
+    """Imported networks are taken to be FFHQ-aligned face generators (see `Backend`)."""
+
     def __init__(
         self,
         name: str,
@@ -255,4 +258,6 @@ def random_backend(arg: str, device: str = "cpu") -> StyleGAN2Backend:
         discriminator = Discriminator(
             c_dim=0, img_resolution=resolution, img_channels=3, channel_base=1024, channel_max=128
         )
-    return StyleGAN2Backend(f"random:{resolution}", generator, discriminator, device=device)
+    backend = StyleGAN2Backend(f"random:{resolution}", generator, discriminator, device=device)
+    backend.face_template = "embedded"  # the test networks stand in for the embedded world
+    return backend

@@ -79,7 +79,7 @@ def test_align_refuses_to_overwrite_without_force(cli, tmp_path, photo) -> None:
     assert Image.open(tmp_path / "o" / "party-face0.png").size == (48, 48)
 
 
-def test_one_line_errors(cli, tmp_path, photo) -> None:
+def test_one_line_errors(cli, tmp_path, photo, without_face_detector) -> None:
     path, points = photo
     out = ["--out", str(tmp_path / "o")]
     missing = run(cli, "align", str(path), *out, "--landmarks", str(tmp_path / "nope.json"))
@@ -112,7 +112,7 @@ class FakeDetectorPlugin:
         register(FaceDetectorSpec("fake", "Test detector.", "tests.test_faces_cli:make_detector"))
 
 
-def test_a_plugin_detector_is_used_and_faces_are_ranked_by_score(cli, tmp_path, photo) -> None:
+def test_a_plugin_detector_is_used_and_faces_are_ranked_by_score(cli, tmp_path, photo, without_face_detector) -> None:
     path, points = photo
     SCENE_LANDMARKS[:] = [points]
     register_plugin("fake-detector", FakeDetectorPlugin())

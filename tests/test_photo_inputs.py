@@ -13,7 +13,7 @@ from safetensors import safe_open
 
 from latentedit.faces.scenes import place_face, similarity
 from latentedit.images import read_photo_file
-from latentedit.photos import POOR_PSNR_DB, check_reconstruction, template_for
+from latentedit.photos import POOR_PSNR_DB, check_reconstruction
 from latentedit.world.attributes import sample_attributes
 from tests.helpers import one_line_error, run
 
@@ -21,7 +21,7 @@ BACKEND = ("--backend", "random:32")
 FAST = ("-o", "steps=5")
 
 
-def test_invert_aligns_a_photo_and_records_the_transform(cli, tmp_path: Path) -> None:
+def test_invert_aligns_a_photo_and_records_the_transform(cli, tmp_path: Path, without_face_detector) -> None:
     placed = place_face(sample_attributes(2), similarity(1.3, 6.0, (30.0, 20.0)), (160, 120), np.random.default_rng(2))
     Image.fromarray(placed.photo).save(tmp_path / "party.png")
     (tmp_path / "marks.json").write_text(json.dumps({"party.png": [placed.landmarks.tolist()]}))
@@ -55,14 +55,6 @@ def test_a_poor_reconstruction_is_one_warning_line_and_in_json(cli, tmp_path: Pa
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
     assert len(warnings) == 1 and "noise.png" in warnings[0] and "-o steps=N" in warnings[0]
     assert check_reconstruction("fine.png", POOR_PSNR_DB + 5) is None
-
-
-def test_each_backend_has_its_template() -> None:
-    assert [template_for(name) for name in ("embedded", "random:32", "stylegan2:ffhq.safetensors")] == [
-        "embedded",
-        "embedded",
-        "ffhq",
-    ]
 
 
 def test_a_16_bit_png_is_scaled_not_clipped(tmp_path: Path) -> None:

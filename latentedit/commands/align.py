@@ -55,7 +55,7 @@ def align_command(
         raise LatentEditError(f"Photos share the name {repeated[0]!r}; their crops would collide. Align them apart.")
     chosen = load_template(template)
     side = size or chosen.size
-    faces = _faces(photos, landmarks, detector)
+    faces = _faces(photos, landmarks, detector, template)
     results = []
     for photo, (pixels, found) in faces.items():
         for index, (score, points) in enumerate(found):
@@ -82,12 +82,15 @@ def align_command(
         out().print(f"Aligned {len(rows)} faces ({chosen.name} template, {side} px) into {out_dir}", highlight=False)
 
 
-def _faces(photos: list[Path], landmarks: Path | None, detector: str | None) -> dict[Path, tuple[Any, list[Any]]]:
-    """Each photo's pixels and its faces as (score or None, five points), best first."""
+def _faces(
+    photos: list[Path], landmarks: Path | None, detector: str | None, template: str
+) -> dict[Path, tuple[Any, list[Any]]]:
+    """Each photo's pixels and its faces as (score or None, five points), best first; without a
+    detector named, the one made for the template's world (``embedded``), else one for photographs."""
     from latentedit.faces.photo import read_photo
     from latentedit.photos import FaceFinder
 
-    finder = FaceFinder(landmarks, detector)
+    finder = FaceFinder(landmarks, detector, backend=template)
     faces: dict[Path, tuple[Any, list[Any]]] = {}
     for photo in photos:
         pixels = read_photo(photo)

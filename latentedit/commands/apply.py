@@ -158,8 +158,8 @@ def apply(
     method_inputs: dict = {}
     for cls, pairs in zip(apply_classes, method_pairs, strict=True):
         method_inputs.update(vars(parse_options(cls, pairs)) if pairs else {})
-    finder = FaceFinder(landmarks, detector)
-    face_template = template or template_for(model.name)
+    finder = FaceFinder(landmarks, detector, model.name)
+    face_template = template or template_for(model)
     suffixes = ("_sweep.png", "_sweep.gif") if strengths else (None, "_compare.png")
     content = {"backend_fingerprint": model.fingerprint, "edit_files": [sha256_file(edit.path) for edit in loaded]}
     if landmarks is not None:

@@ -10,6 +10,7 @@ import typer
 
 from latentedit.commands.common import BackendOpt, DeviceOpt, ForceOpt, JsonOpt, OptionsOpt, QuietOpt, SeedOpt
 from latentedit.commands.engine_options import EngineOpt, RayAddressOpt, RayCpusOpt, chosen_engine
+from latentedit.commands.photo_options import AlignOpt
 from latentedit.commands.plugin_params import Declared, PluginCommand, flags_given, merge, refuse_unused, resolve_values
 from latentedit.console import emit_json, out, progress_bar, short_metric
 from latentedit.errors import LatentEditError
@@ -58,6 +59,7 @@ def discover(
         list[str] | None, typer.Option("--orthogonal-to", help="Edit(s) the result must not move along.")
     ] = None,
     options: OptionsOpt = None,
+    align: AlignOpt = "auto",
     out_path: Annotated[Path | None, typer.Option("--out", help="Write the edit here instead of the store.")] = None,
     preview: Annotated[
         Path | None, typer.Option("--preview", help="Also write a picture of what was learned (catalog methods).")
@@ -77,6 +79,8 @@ def discover(
 
     The shared inputs (--attr, --labels, --positives, --pair, ...) are read by the methods that
     list them (see the `methods NAME` command); methods of plugins may add inputs of their own.
+    Photos among them (folders, pairs, images in a labels CSV) have their most confident face
+    aligned as apply aligns it (--align; a crop at the generator's size is used as it is).
     --engine ray draws and scores the sampled latents on Ray workers (same samples, same edit file).
     """
     from latentedit.edits import Edit
@@ -84,11 +88,13 @@ def discover(
     from latentedit.loaders import load_backend
     from latentedit.method import DiscoverRequest
     from latentedit.options import parse_options
+    from latentedit.photos import FaceFinder, PhotoReading, check_align_mode, reading_photos, template_for
     from latentedit.plugins import get_plugins
     from latentedit.store import check_name, edit_path, resolve_edit
 
     run_engine = chosen_engine(engine, ray_address, ray_cpus)
     method_cls = get_plugins().methods.get(method)
+    check_align_mode(align)
     if preview is not None and not hasattr(method_cls, "preview"):
         raise LatentEditError(
             f"Method {method!r} has no preview picture; --preview is for catalog methods (localstyle)."
@@ -135,8 +141,9 @@ def discover(
         extras=resolve_values(wanted, declared, model),
         engine=run_engine,
     )
+    reading = PhotoReading(align, FaceFinder(backend=model.name), template_for(model))
     started = time.perf_counter()
-    with progress_bar(f"discover {method}", quiet or json_output) as progress:
+    with progress_bar(f"discover {method}", quiet or json_output) as progress, reading_photos(reading):
         edit = method_cls().discover(model, request, parsed, progress)
     seconds = round(time.perf_counter() - started, 1)  # reported, not stored: files stay byte-reproducible
     path = edit.save(target, force=force)

@@ -75,8 +75,8 @@ def invert_command(
     settings = parse_options(InversionOptions, options)
     check_writable(out_path, force)
     model = load_backend(backend, device)
-    finder = FaceFinder(landmarks, detector)
-    face_template = template or template_for(model.name)
+    finder = FaceFinder(landmarks, detector, model.name)
+    face_template = template or template_for(model)
     manifest_path = out_path.with_name(f"{out_path.stem}.manifest.json")
     manifest = Manifest.open(manifest_path, "invert", run_settings(backend_fingerprint=model.fingerprint), fresh=True)
     stages = [ReadPhotos(align, finder, face_template, face, model.resolution), InvertCodes(settings, not no_cache)]

@@ -257,12 +257,12 @@ def load_positives(folder: Path | None, resolution: int, device: str) -> tuple[t
     """The images of a folder as ``[N, 3, R, R]`` in [-1, 1], and their paths."""
     import numpy as np
 
-    from latentedit.api import from_uint8, load_image
+    from latentedit.api import from_uint8, read_input_image
 
     if folder is None:
         raise LatentEditError("Method 'feditnet' needs --positives DIR: a folder of images showing the attribute.")
     files = list_images(folder, "--positives")
-    return from_uint8(np.stack([load_image(path, resolution) for path in files])).to(device), files
+    return from_uint8(np.stack([read_input_image(path, resolution) for path in files])).to(device), files
 
 
 def fc_layers_for(backend: Backend, requested: list[str]) -> list[str]:

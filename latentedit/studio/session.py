@@ -117,8 +117,8 @@ class Studio:
         from latentedit.photos import FaceFinder, open_photo, template_for
 
         (item,) = parse_inputs([str(path)])
-        finder = FaceFinder(Path(landmarks) if landmarks else None)
-        template = template_for(self.backend.name)
+        finder = FaceFinder(Path(landmarks) if landmarks else None, backend=self.backend.name)
+        template = template_for(self.backend)
         photo = open_photo(item.path, align, self.backend.resolution, finder, template, face)
         return self._unit(item, photo, progress)
 
@@ -127,7 +127,7 @@ class Studio:
         """Whether the embedded world's renderer draws what this generator draws (the rendered-face picker)."""
         from latentedit.photos import template_for
 
-        return template_for(self.backend.name) == "embedded"
+        return template_for(self.backend) == "embedded"
 
     def rendered_faces(self, first: int, count: int, folder: Path) -> list[Path]:
         """Renderer faces of seeds ``first``… at the generator's size, written as ``folder/SEED.png``

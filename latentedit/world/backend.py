@@ -26,4 +26,6 @@ def embedded_backend(arg: str = "", device: str = "cpu") -> StyleGAN2Backend:
     loaded = load_networks(path, device="cpu")
     encoder_path = path.parent / ENCODER  # an encoder belongs to the generator it was trained on: same folder
     encoder = load_module(encoder_path, Encoder, "encoder") if encoder_path.is_file() else None
-    return StyleGAN2Backend("embedded", loaded.G, loaded.D, encoder=encoder, device=device)
+    backend = StyleGAN2Backend("embedded", loaded.G, loaded.D, encoder=encoder, device=device)
+    backend.face_template = "embedded"  # the renderer's geometry (latentedit.faces.templates)
+    return backend

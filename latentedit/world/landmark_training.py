@@ -8,7 +8,8 @@ Pointer data: each face drawn at a random size (26-160 px across) into a noisy p
 as the finder crops it (`sample_crops`) through frames jittered around the face's true frame:
 half widely (the first pass, from the locator: centre +-15 %, size x0.75-1.33, turn +-25 deg),
 half narrowly (the refinement passes: +-8 %, x0.9-1.1, +-8 deg). Locator data: photos of colour
-noise, longer side 128 px, holding one to three faces 12-110 px across, turned +-25 deg.
+noise drawn with a longer side of 128-384 px and shrunk to 128 as the finder shrinks a photo,
+holding one to three faces 12-110 px across at 128 px (none in one photo in ten), turned +-25 deg.
 The seeds start at ``first_seed`` (3,000,000), away from the benchmark's faces (1,000,000 on).
 """
 
@@ -56,11 +57,11 @@ class Recipe:
     crops_per_render: int = 6
     canvases: int = 1200
     pointer_steps: int = 2500
-    locator_steps: int = 1500
+    locator_steps: int = 2500
     batch: int = 32
     lr: float = 2e-3
     locator_width: int = 24
-    pointer_width: int = 16
+    pointer_width: int = 32
 
 
 def _render(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,31 +112,32 @@ def _centred_frame(side: float, degrees: float, centre: tuple[float, float]) -> 
 
 
 def locator_data(recipe: Recipe, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Photos [N, 3, 128, 128] and their targets [N, 4, 16, 16]: centre heat (a Gaussian per face),
-    log size and cell offset (x, y) at each face's centre cell (NaN elsewhere)."""
+    """Photos [N, 3, 128, 128] as the locator sees them (drawn at a longer side of 128-384 px, then
+    shrunk as `locator_input` shrinks a photo) and their targets [N, 4, 16, 16]: centre heat (a
+    Gaussian per face), log size and cell offset (x, y) at each face's centre cell (NaN elsewhere).
+    One photo in ten holds no face."""
     cells = LOCATOR_SIDE // STRIDE
     pool = [_render(recipe.first_seed + recipe.renders + k)[0] for k in range(min(recipe.canvases, 400))]
     images, targets = [], []
-    for _ in range(recipe.canvases):
-        short = int(rng.integers(64, LOCATOR_SIDE + 1))
-        size = (LOCATOR_SIDE, short) if rng.random() < 0.5 else (short, LOCATOR_SIDE)
+    for index in range(recipe.canvases):
+        longer = int(rng.integers(LOCATOR_SIDE, 3 * LOCATOR_SIDE + 1))
+        shorter = int(rng.integers(longer // 2, longer + 1))
+        size = (longer, shorter) if rng.random() < 0.5 else (shorter, longer)
+        factor = LOCATOR_SIDE / longer
         photo = noise_photo(size, rng)
         target = torch.full((4, cells, cells), float("nan"))
         target[0] = 0.0
         placed: list[tuple[float, float, float]] = []
-        for _ in range(int(rng.integers(1, 4))):
-            side = float(np.exp(rng.uniform(math.log(12.0), math.log(min(110.0, min(size) * 0.9)))))
-            reach = side * 0.5 * math.sqrt(2.0)
-            centre = (
-                float(rng.uniform(reach * 0.7, size[0] - reach * 0.7)),
-                float(rng.uniform(reach * 0.7, size[1] - reach * 0.7)),
-            )
+        for _ in range(0 if index % 10 == 9 else int(rng.integers(1, 4))):
+            side = float(np.exp(rng.uniform(math.log(12.0), math.log(min(110.0, min(size) * factor * 0.9))))) / factor
+            reach = side * 0.5
+            centre = (float(rng.uniform(reach, size[0] - reach)), float(rng.uniform(reach, size[1] - reach)))
             if any(math.hypot(centre[0] - x, centre[1] - y) < 0.6 * (side + s) for x, y, s in placed):
                 continue
             placed.append((*centre, side))
             frame = _centred_frame(side, float(rng.uniform(-25.0, 25.0)), centre)
             photo = paint_face(photo, pool[int(rng.integers(len(pool)))], frame, DETAIL)
-            _mark(target, centre, side)
+            _mark(target, (centre[0] * factor, centre[1] * factor), side * factor)
         image, _ = locator_input(to_input(photo))
         images.append(image)
         targets.append(target)
@@ -195,37 +197,64 @@ def pointer_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.smooth_l1_loss(output * 64.0, target * 64.0)
 
 
-def train(recipe: Recipe, out: Path) -> dict[str, Any]:
-    """Make the data, train both networks, write them to ``out``; returns what was measured."""
-    from latentedit.world.weights import save_module
+PARTS = ("pointer", "locator")
 
-    torch.manual_seed(recipe.seed)
-    rng = np.random.default_rng(recipe.seed)
-    generator = torch.Generator().manual_seed(recipe.seed)
+
+def train(recipe: Recipe, out: Path, parts: tuple[str, ...] = PARTS, start: Path | None = None) -> dict[str, Any]:
+    """Make the data, train the networks named in ``parts`` (the others come from ``start``), write
+    both to ``out``; returns what was measured. Each part has its own random streams (seeded by the
+    recipe's seed and the part), so training them in one run or apart gives the same weights."""
+    from latentedit.world.landmarks import Locator, Pointer
+    from latentedit.world.weights import load_module, save_module
+
     networks = FinderNetworks(recipe.locator_width, recipe.pointer_width)
+    info: dict[str, Any] = {"recipe": asdict(recipe)}
     started = time.time()
-    pointer_set = pointer_data(recipe, rng)
-    locator_set = locator_data(recipe, rng)
-    print(f"data: {len(pointer_set[0])} crops, {len(locator_set[0])} photos ({time.time() - started:.0f} s)")
-    pointer_loss_value = fit(
-        networks.pointer, pointer_set, pointer_loss, recipe.pointer_steps, recipe, generator, "pointer"
-    )
-    locator_loss_value = fit(
-        networks.locator, locator_set, locator_loss, recipe.locator_steps, recipe, generator, "locator"
-    )
-    info = {"recipe": asdict(recipe), "pointer_loss": pointer_loss_value, "locator_loss": locator_loss_value,
-            "seconds": round(time.time() - started)}  # fmt: skip
-    save_module(out, networks.eval(), "landmarks", info)
+    for number, part in enumerate(PARTS):
+        if part not in parts:
+            continue
+        torch.manual_seed(recipe.seed * len(PARTS) + number)
+        rng = np.random.default_rng([recipe.seed, number])
+        generator = torch.Generator().manual_seed(recipe.seed * len(PARTS) + number)
+        if part == "pointer":
+            networks.pointer = Pointer(recipe.pointer_width)
+            data, loss_fn, steps = pointer_data(recipe, rng), pointer_loss, recipe.pointer_steps
+        else:
+            networks.locator = Locator(recipe.locator_width)
+            data, loss_fn, steps = locator_data(recipe, rng), locator_loss, recipe.locator_steps
+        print(f"{part} data: {len(data[0])} ({time.time() - started:.0f} s)", flush=True)
+        info[f"{part}_loss"] = fit(getattr(networks, part), data, loss_fn, steps, recipe, generator, part)
+    if start is not None:  # read only now, so the other part may still be training when this run starts
+        earlier = load_module(start, FinderNetworks, "landmarks")
+        for part in set(PARTS) - set(parts):
+            setattr(networks, part, getattr(earlier, part))
+        recorded = json.loads(_info(start))
+        info |= {key: value for key, value in recorded.items() if key.split("_")[0] not in parts and key != "recipe"}
+    save_module(out, networks.eval(), "landmarks", info | {"seconds": round(time.time() - started)})
     return info
+
+
+def _info(path: Path) -> str:
+    """The training record saved with a finder's weights."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return (handle.metadata() or {}).get("info", "{}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, help="JSON of Recipe fields (default: the recipe's defaults)")
     parser.add_argument("--out", type=Path, required=True, help="safetensors file to write")
+    parser.add_argument(
+        "--only", choices=PARTS, help="train this network only; the other comes from --start (else untrained)"
+    )
+    parser.add_argument(
+        "--start", type=Path, help="a finder file the other network is taken from (read when this run saves)"
+    )
     args = parser.parse_args(argv)
     recipe = Recipe(**json.loads(args.config.read_text())) if args.config else Recipe()
-    print(json.dumps(train(recipe, args.out)))
+    print(json.dumps(train(recipe, args.out, (args.only,) if args.only else PARTS, args.start)))
 
 
 if __name__ == "__main__":
