@@ -104,50 +104,39 @@ class Row:
     max_abs_diff: float | None
 
 
-def import_official() -> Any:
-    """The official `training.networks` module, from a checkout on PYTHONPATH.
-
-    Its `dnnlib` imports `requests` only for downloads; a stand-in is used when it is absent.
-    """
+def _stand_in(module: str, **attributes: Any) -> None:
+    """Register an empty module `module` (with `attributes`) unless the real one imports."""
     try:
-        importlib.import_module("requests")
+        importlib.import_module(module)
     except ImportError:
-        sys.modules["requests"] = types.ModuleType("requests")
+        stand_in = types.ModuleType(module)
+        stand_in.__dict__.update(attributes)
+        sys.modules[module] = stand_in
+
+
+def import_official(module: str, hint: str) -> Any:
+    """The official networks module (`training.networks` or `training.networks_stylegan3`).
+
+    Both checkouts import modules they need only for downloads (`requests`) or a version check
+    (`pkg_resources`); stand-ins are used when those are absent. `hint` says where the
+    checkout should be when the import fails.
+    """
+    from packaging.version import parse as parse_version
+
+    _stand_in("requests")
+    _stand_in("pkg_resources", parse_version=parse_version)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return importlib.import_module("training.networks")
+            return importlib.import_module(module)
         except ImportError as exc:
-            raise SystemExit(
-                f"--reference: cannot import the official training.networks ({exc}); put a checkout of "
-                "NVlabs/stylegan2-ada-pytorch on PYTHONPATH."
-            ) from None
+            raise SystemExit(f"cannot import the official {module} ({exc}); {hint}") from None
 
 
 def import_official_stylegan3(checkout: str) -> Any:
-    """The official `training.networks_stylegan3` module from the NVlabs/stylegan3 checkout at `checkout`.
-
-    Its `conv2d_gradfix` imports `pkg_resources` for a version check only; a stand-in is used
-    when setuptools no longer ships it.
-    """
+    """The official `training.networks_stylegan3` from the NVlabs/stylegan3 checkout at `checkout`."""
     sys.path.insert(0, checkout)
-    try:
-        importlib.import_module("pkg_resources")
-    except ImportError:
-        from packaging.version import parse as parse_version
-
-        stand_in = types.ModuleType("pkg_resources")
-        stand_in.parse_version = parse_version  # type: ignore[attr-defined]
-        sys.modules["pkg_resources"] = stand_in
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return importlib.import_module("training.networks_stylegan3")
-        except ImportError as exc:
-            raise SystemExit(
-                f"--official-sg3: cannot import training.networks_stylegan3 from {checkout} ({exc}); "
-                "pass a checkout of NVlabs/stylegan3."
-            ) from None
+    return import_official("training.networks_stylegan3", f"is {checkout} a checkout of NVlabs/stylegan3?")
 
 
 def measure(
@@ -210,10 +199,11 @@ def measure_all(args) -> dict[str, Any]:
     clock = time.process_time if args.cpu_time else time.perf_counter
     if args.official_sg3 and args.arch == "stylegan2":
         raise SystemExit("--official-sg3 goes with --arch stylegan3-t or stylegan3-r; --reference times StyleGAN2")
-    if args.arch == "stylegan2":
-        official = import_official() if args.reference else None
-    else:
-        official = import_official_stylegan3(args.official_sg3) if args.official_sg3 else None
+    official = None
+    if args.arch == "stylegan2" and args.reference:
+        official = import_official("training.networks", "put a checkout of NVlabs/stylegan2-ada-pytorch on PYTHONPATH")
+    elif args.official_sg3:
+        official = import_official_stylegan3(args.official_sg3)
     timing = "process CPU time" if args.cpu_time else "wall clock"
     print(f"{args.arch}, torch {torch.__version__}, {torch.get_num_threads()} threads, {timing}", flush=True)
     rows = []

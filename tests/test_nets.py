@@ -9,50 +9,25 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 
 from latentedit.nets import Discriminator, Generator
 from latentedit.nets.resample import setup_filter, transposed_conv2d, upfirdn2d
+from tests.net_fixtures import load_fixture, max_diff, single_thread  # noqa: F401 (autouse fixture)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "nets"
 TOL = 1e-4
 
 
-@pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """These networks are tiny: thread start-up and contention would cost more than the work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _fixture(name: str) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    meta = json.loads((FIXTURES / f"{name}.json").read_text())
-    tensors = load_file(str(FIXTURES / f"{name}.safetensors"))
-    state = {key.removeprefix("state."): value for key, value in tensors.items() if key.startswith("state.")}
-    io = {key.removeprefix("io."): value for key, value in tensors.items() if key.startswith("io.")}
-    return meta, state, io
-
-
 def _load(name: str) -> tuple[torch.nn.Module, dict[str, Any], dict[str, torch.Tensor]]:
-    meta, state, io = _fixture(name)
+    meta, state, io = load_fixture(name)
     cls = Generator if meta["kind"] == "generator" else Discriminator
     net = cls(**meta["init_kwargs"]).eval()
     net.load_state_dict(state, strict=True)
     return net, meta, io
-
-
-def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    assert a.shape == b.shape
-    return float((a - b).detach().abs().max())
 
 
 def _tiny_g(**synthesis_kwargs: Any) -> Generator:
@@ -78,7 +53,7 @@ DISCRIMINATORS = ["d16_resnet_c4", "d16_skip_c0"]
 
 @pytest.mark.parametrize("name", GENERATORS + DISCRIMINATORS)
 def test_state_dict_layout_matches_official(name: str) -> None:
-    meta, state, _ = _fixture(name)
+    meta, state, _ = load_fixture(name)
     net, _, _ = _load(name)
     assert list(net.state_dict()) == meta["state_keys"]
     assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == {k: tuple(v.shape) for k, v in state.items()}
@@ -92,17 +67,17 @@ def test_generator_matches_official_outputs(name: str) -> None:
     c = io.get("c")
     with torch.inference_mode():
         ws = G.mapping(io["z"], c, truncation_psi=meta["truncation_psi"], truncation_cutoff=meta["truncation_cutoff"])
-        assert _max_diff(ws, io["ws"]) <= TOL
+        assert max_diff(ws, io["ws"]) <= TOL
         for mode in ("const", "none"):
-            assert _max_diff(G.synthesis(io["ws"], noise_mode=mode), io[f"img_{mode}"]) <= TOL
+            assert max_diff(G.synthesis(io["ws"], noise_mode=mode), io[f"img_{mode}"]) <= TOL
         for fused in (True, False):
             styles = G.synthesis.styles(io["ws"])
             img = G.synthesis.synthesize_from_styles(styles, noise_mode="const", fused_modconv=fused)
-            assert _max_diff(img, io["img_const"]) <= TOL
+            assert max_diff(img, io["img_const"]) <= TOL
         single = G.synthesis(io["ws"][:1], noise_mode="const")
-        assert _max_diff(single, io["img_const"][:1]) <= TOL
+        assert max_diff(single, io["img_const"][:1]) <= TOL
         full = G(io["z"], c, truncation_psi=meta["truncation_psi"], truncation_cutoff=meta["truncation_cutoff"])
-        assert _max_diff(full, io["img_const"]) <= TOL
+        assert max_diff(full, io["img_const"]) <= TOL
 
 
 @pytest.mark.parametrize("name", GENERATORS)
@@ -110,7 +85,7 @@ def test_generator_with_autograd_matches_inference(name: str) -> None:
     G, _, io = _load(name)
     ws = io["ws"].clone().requires_grad_(True)
     img = G.synthesis(ws, noise_mode="const")
-    assert _max_diff(img.detach(), io["img_const"]) <= TOL
+    assert max_diff(img.detach(), io["img_const"]) <= TOL
     img.square().mean().backward()
     assert ws.grad is not None and bool(torch.isfinite(ws.grad).all()) and float(ws.grad.abs().max()) > 0
 
@@ -119,8 +94,8 @@ def test_generator_with_autograd_matches_inference(name: str) -> None:
 def test_discriminator_matches_official_logits(name: str) -> None:
     D, _, io = _load(name)
     with torch.inference_mode():
-        assert _max_diff(D(io["img"], io.get("c")), io["logits"]) <= TOL
-    assert _max_diff(D(io["img"], io.get("c")).detach(), io["logits"]) <= TOL
+        assert max_diff(D(io["img"], io.get("c")), io["logits"]) <= TOL
+    assert max_diff(D(io["img"], io.get("c")).detach(), io["logits"]) <= TOL
 
 
 # --- init kwargs ---------------------------------------------------------------------------
@@ -181,12 +156,12 @@ def test_truncation_lerps_towards_w_avg() -> None:
     with torch.inference_mode():
         ws = G.mapping(z)
         assert ws.shape == (3, G.num_ws, 8)
-        assert _max_diff(ws, ws[:, :1].expand_as(ws)) == 0
+        assert max_diff(ws, ws[:, :1].expand_as(ws)) == 0
         zero = G.mapping(z, truncation_psi=0)
-        assert _max_diff(zero, G.mapping.w_avg.expand_as(zero)) == 0
+        assert max_diff(zero, G.mapping.w_avg.expand_as(zero)) == 0
         half = G.mapping(z, truncation_psi=0.5, truncation_cutoff=2)
-        assert _max_diff(half[:, :2], (ws[:, :2] + G.mapping.w_avg) / 2) < 1e-6
-        assert _max_diff(half[:, 2:], ws[:, 2:]) == 0
+        assert max_diff(half[:, :2], (ws[:, :2] + G.mapping.w_avg) / 2) < 1e-6
+        assert max_diff(half[:, 2:], ws[:, 2:]) == 0
 
 
 def test_mapping_tracks_w_avg_only_in_training() -> None:
@@ -233,7 +208,7 @@ def test_style_layers_and_ws_bookkeeping(architecture: str, num_ws: int, names: 
     assert len(styles) == len(weights) == len(biases) == len(names)
     for style, weight, bias, idx in zip(styles, weights, biases, expected, strict=True):
         assert weight.shape == (style.shape[1], 8)
-        assert _max_diff(style, ws[:, idx] @ weight.T + bias) < 1e-5
+        assert max_diff(style, ws[:, idx] @ weight.T + bias) < 1e-5
 
 
 def test_styles_round_trip_and_edits_in_s_space() -> None:
@@ -245,7 +220,7 @@ def test_styles_round_trip_and_edits_in_s_space() -> None:
         assert torch.equal(G.synthesis.synthesize_from_styles(styles), img)
         edited = list(styles)
         edited[2] = edited[2] + 1
-        assert _max_diff(G.synthesis.synthesize_from_styles(edited), img) > 1e-3
+        assert max_diff(G.synthesis.synthesize_from_styles(edited), img) > 1e-3
     with pytest.raises(ValueError, match="style tensors"):
         G.synthesis.synthesize_from_styles(styles[:-1])
 
@@ -259,12 +234,12 @@ def test_noise_modes() -> None:
         first = G.synthesis(ws, noise_mode="random")
         torch.manual_seed(1)
         assert torch.equal(first, G.synthesis(ws, noise_mode="random"))
-        assert _max_diff(first, G.synthesis(ws, noise_mode="random")) > 0
+        assert max_diff(first, G.synthesis(ws, noise_mode="random")) > 0
         no_noise = G.synthesis(ws, noise_mode="none")
         for name, tensor in G.named_parameters():
             if name.endswith("noise_strength"):
                 tensor.zero_()
-        assert _max_diff(G.synthesis(ws, noise_mode="const"), no_noise) < 1e-6
+        assert max_diff(G.synthesis(ws, noise_mode="const"), no_noise) < 1e-6
     with pytest.raises(ValueError, match="noise_mode"):
         G.synthesis(ws, noise_mode="fixed")  # type: ignore[arg-type]
 
@@ -297,7 +272,7 @@ def test_discriminator_features() -> None:
         assert features["b4"].shape == (4, 16, 4, 4)
         assert features["epilogue"].shape == (4, 16)
         logits = D.b4.head(features["epilogue"], D.mapping(None, io["c"]))
-    assert _max_diff(logits, io["logits"]) <= TOL
+    assert max_diff(logits, io["logits"]) <= TOL
 
 
 def test_minibatch_std_needs_divisible_batch() -> None:
@@ -336,7 +311,7 @@ def test_upfirdn2d_matches_its_definition(up: int, down: int, pad: list[int]) ->
     x = torch.randn(2, 3, 7, 6)
     f = setup_filter(torch.rand(4, 3) + 0.1)
     expected = _upfirdn2d_by_definition(x, f, up, down, pad, gain=up * up)
-    assert _max_diff(upfirdn2d(x, f, up=up, down=down, padding=pad, gain=up * up), expected) < 1e-5
+    assert max_diff(upfirdn2d(x, f, up=up, down=down, padding=pad, gain=up * up), expected) < 1e-5
 
 
 def test_setup_filter_matches_official_binomial() -> None:
@@ -352,4 +327,4 @@ def test_transposed_conv2d_matches_conv_transpose(size: int, groups: int) -> Non
     kernel = torch.randn(6, 4 // groups, 3, 3)
     weight = kernel.reshape(groups, 6 // groups, 4 // groups, 3, 3).transpose(1, 2).reshape(4, 6 // groups, 3, 3)
     expected = F.conv_transpose2d(x, weight, stride=2, groups=groups)
-    assert _max_diff(transposed_conv2d(x, kernel, 2, groups), expected) < 1e-5
+    assert max_diff(transposed_conv2d(x, kernel, 2, groups), expected) < 1e-5

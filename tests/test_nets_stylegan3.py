@@ -9,51 +9,26 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 
 from latentedit.nets import StyleGAN3Generator, sg3_filters
 from latentedit.nets.sg3_filters import design_lowpass_filter, filtered_lrelu
 from latentedit.nets.stylegan3 import input_transform_matrix
+from tests.net_fixtures import load_fixture, max_diff, single_thread  # noqa: F401 (autouse fixture)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "nets"
 TOL = 1e-4
 NAMES = ["sg3t16_c3", "sg3r32"]
 
 
-@pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """These networks are tiny: thread start-up and contention would cost more than the work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _fixture(name: str) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    meta = json.loads((FIXTURES / f"{name}.json").read_text())
-    tensors = load_file(str(FIXTURES / f"{name}.safetensors"))
-    state = {key.removeprefix("state."): value for key, value in tensors.items() if key.startswith("state.")}
-    io = {key.removeprefix("io."): value for key, value in tensors.items() if key.startswith("io.")}
-    return meta, state, io
-
-
 def _load(name: str) -> tuple[StyleGAN3Generator, dict[str, Any], dict[str, torch.Tensor]]:
-    meta, state, io = _fixture(name)
+    meta, state, io = load_fixture(name)
     G = StyleGAN3Generator(**meta["init_kwargs"]).eval()
     G.load_state_dict(state, strict=True)
     return G, meta, io
-
-
-def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    assert a.shape == b.shape
-    return float((a - b).detach().abs().max())
 
 
 def _tiny(**kwargs: Any) -> StyleGAN3Generator:
@@ -70,7 +45,7 @@ def _tiny(**kwargs: Any) -> StyleGAN3Generator:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_state_dict_layout_matches_official(name: str) -> None:
-    meta, state, _ = _fixture(name)
+    meta, state, _ = load_fixture(name)
     G, _, _ = _load(name)
     assert list(G.state_dict()) == meta["state_keys"]
     assert {k: tuple(v.shape) for k, v in G.state_dict().items()} == {k: tuple(v.shape) for k, v in state.items()}
@@ -86,13 +61,13 @@ def test_generator_matches_official_outputs(name: str) -> None:
     with torch.inference_mode():
         assert float(io["img"].abs().max()) > 0.1  # the comparison below is not against near-zero images
         ws = G.mapping(io["z"], c, truncation_psi=psi, truncation_cutoff=cutoff)
-        assert _max_diff(G(io["z"], c, truncation_psi=psi, truncation_cutoff=cutoff), G.synthesis(ws)) == 0
+        assert max_diff(G(io["z"], c, truncation_psi=psi, truncation_cutoff=cutoff), G.synthesis(ws)) == 0
         for mode in ("const", "random", "none"):  # no noise in StyleGAN3: every mode is the same image
-            assert _max_diff(G.synthesis(io["ws"], noise_mode=mode), io["img"]) <= TOL
-        assert _max_diff(G.synthesis(io["ws"][:1]), io["img"][:1]) <= TOL
+            assert max_diff(G.synthesis(io["ws"], noise_mode=mode), io["img"]) <= TOL
+        assert max_diff(G.synthesis(io["ws"][:1]), io["img"][:1]) <= TOL
         features = G.synthesis.features(io["ws"][:1], meta["feature_layers"])
         for layer in meta["feature_layers"]:
-            assert _max_diff(features[layer], io[f"feat.{layer}"]) <= TOL
+            assert max_diff(features[layer], io[f"feat.{layer}"]) <= TOL
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -104,9 +79,9 @@ def test_input_transform_matches_official(name: str) -> None:
         per_call = G.synthesis(io["ws"], transform=input_transform_matrix(translate, rotate))
         G.set_input_transform(translate=translate, rotate_deg=rotate)
         stored = G.synthesis(io["ws"])
-    assert _max_diff(stored, io["img_transformed"]) <= TOL
+    assert max_diff(stored, io["img_transformed"]) <= TOL
     assert torch.equal(per_call, stored)
-    assert _max_diff(stored, plain) > 0.05  # the transform moves the image
+    assert max_diff(stored, plain) > 0.05  # the transform moves the image
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -114,7 +89,7 @@ def test_dense_and_convolution_resampling_agree(name: str, monkeypatch: pytest.M
     G, _, io = _load(name)
     monkeypatch.setattr(sg3_filters, "MATMUL_MAX_SIZE", 0)  # every axis through depthwise convolutions
     with torch.inference_mode():
-        assert _max_diff(G.synthesis(io["ws"]), io["img"]) <= TOL
+        assert max_diff(G.synthesis(io["ws"]), io["img"]) <= TOL
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -122,7 +97,7 @@ def test_autograd_matches_inference_and_reaches_ws_and_weights(name: str) -> Non
     G, _, io = _load(name)
     ws = io["ws"].clone().requires_grad_(True)
     img = G.synthesis(ws)
-    assert _max_diff(img.detach(), io["img"]) <= TOL
+    assert max_diff(img.detach(), io["img"]) <= TOL
     img.square().mean().backward()
     assert ws.grad is not None and bool(torch.isfinite(ws.grad).all()) and float(ws.grad[:, 0].abs().max()) > 0
     first_layer = getattr(G.synthesis, G.synthesis.layer_names[0])
@@ -149,7 +124,7 @@ def test_mapping_moves_w_avg_only_with_update_emas() -> None:
     assert not torch.equal(G.mapping.w_avg, before)
     with torch.inference_mode():
         zero = G.mapping(torch.randn(2, 8), truncation_psi=0)
-    assert _max_diff(zero, G.mapping.w_avg.expand_as(zero)) == 0
+    assert max_diff(zero, G.mapping.w_avg.expand_as(zero)) == 0
 
 
 def test_magnitude_ema_moves_only_with_update_emas() -> None:
@@ -179,7 +154,7 @@ def test_style_layers_styles_and_affines() -> None:
         weights, biases = S.affine_weights(), S.affine_biases()
     assert [s.shape[1] for s in styles] == [4, 8, 8, 8, 8, 8]
     for style, weight, bias, idx in zip(styles, weights, biases, S.style_w_indices, strict=True):
-        assert _max_diff(style, ws[:, idx] @ weight.T + bias) < 1e-5
+        assert max_diff(style, ws[:, idx] @ weight.T + bias) < 1e-5
 
 
 def test_styles_round_trip_bit_for_bit_and_edits_in_s_space() -> None:
@@ -191,7 +166,7 @@ def test_styles_round_trip_bit_for_bit_and_edits_in_s_space() -> None:
         assert torch.equal(G.synthesis.synthesize_from_styles(styles), img)
         edited = list(styles)
         edited[2] = edited[2] * 2 - 1
-        assert _max_diff(G.synthesis.synthesize_from_styles(edited), img) > 1e-3
+        assert max_diff(G.synthesis.synthesize_from_styles(edited), img) > 1e-3
     with pytest.raises(ValueError, match="style tensors"):
         G.synthesis.synthesize_from_styles(styles[:-1])
     with pytest.raises(ValueError, match="noise_mode"):
@@ -206,7 +181,7 @@ def test_features_are_each_layers_output() -> None:
         assert torch.equal(img, G.synthesis(ws))
         assert list(features) == G.synthesis.style_layer_names
         assert features["input"].shape == (2, 8, 20, 20) and features["L3_16_8"].shape == (2, 8, 16, 16)
-        assert _max_diff(features["L4_16_3"] * G.synthesis.output_scale, img) == 0
+        assert max_diff(features["L4_16_3"] * G.synthesis.output_scale, img) == 0
         some = G.synthesis.features(ws, ["L2_20_8", "input"])
         assert list(some) == ["L2_20_8", "input"]
         assert torch.equal(some["L2_20_8"], features["L2_20_8"])
@@ -220,7 +195,7 @@ def test_batched_equals_one_by_one() -> None:
     with torch.inference_mode():
         batched = G.synthesis(ws)
         single = torch.cat([G.synthesis(ws[i : i + 1]) for i in range(3)])
-    assert _max_diff(batched, single) < 1e-5
+    assert max_diff(batched, single) < 1e-5
 
 
 def test_translation_by_one_sample_shifts_the_content_right() -> None:
@@ -237,8 +212,8 @@ def test_translation_by_one_sample_shifts_the_content_right() -> None:
         plain, plain_features = G.synthesis(ws, return_features=True)
         G.set_input_transform(translate=(step, 0))
         shifted, shifted_features = G.synthesis(ws, return_features=True)
-    assert _max_diff(shifted_features["input"][..., 1:], plain_features["input"][..., :-1]) < 1e-5
-    assert _max_diff(shifted[..., 1:], plain[..., :-1]) < 0.5 * _max_diff(shifted, plain)
+    assert max_diff(shifted_features["input"][..., 1:], plain_features["input"][..., :-1]) < 1e-5
+    assert max_diff(shifted[..., 1:], plain[..., :-1]) < 0.5 * max_diff(shifted, plain)
 
 
 def test_input_transform_matrix_is_the_inverse_of_gen_images_make_transform() -> None:
@@ -247,7 +222,7 @@ def test_input_transform_matrix_is_the_inverse_of_gen_images_make_transform() ->
     forward = torch.tensor(
         [[math.cos(angle), math.sin(angle), 0.5], [-math.sin(angle), math.cos(angle), -0.25], [0, 0, 1]]
     )
-    assert _max_diff(matrix @ forward, torch.eye(3)) < 1e-6
+    assert max_diff(matrix @ forward, torch.eye(3)) < 1e-6
     assert torch.equal(input_transform_matrix(), torch.eye(3))
 
 
@@ -262,14 +237,14 @@ def test_lowpass_filter_design_matches_scipy() -> None:
     ours = design_lowpass_filter(numtaps=12, cutoff=5.0, width=6.0, fs=32)
     assert ours is not None
     expected = signal.firwin(numtaps=12, cutoff=5.0, width=6.0, fs=32)
-    assert _max_diff(ours, torch.as_tensor(expected, dtype=torch.float32)) < 1e-7
+    assert max_diff(ours, torch.as_tensor(expected, dtype=torch.float32)) < 1e-7
     radial = design_lowpass_filter(numtaps=12, cutoff=5.0, width=6.0, fs=32, radial=True)
     x = (np.arange(12) - 5.5) / 32
     r = np.hypot(*np.meshgrid(x, x))
     f = special.j1(2 * 5.0 * (np.pi * r)) / (np.pi * r)
     beta = signal.kaiser_beta(signal.kaiser_atten(12, 6.0 / 16))
     f *= np.outer(np.kaiser(12, beta), np.kaiser(12, beta))
-    assert radial is not None and _max_diff(radial, torch.as_tensor(f / f.sum(), dtype=torch.float32)) < 1e-7
+    assert radial is not None and max_diff(radial, torch.as_tensor(f / f.sum(), dtype=torch.float32)) < 1e-7
     assert design_lowpass_filter(numtaps=1, cutoff=5.0, width=6.0, fs=32) is None
 
 
@@ -308,5 +283,5 @@ def test_filtered_lrelu_matches_its_definition(
     args = (fu, fd, b, up, down, padding, math.sqrt(2), 0.2, 4.0)
     expected = _filtered_lrelu_by_definition(x, *args)
     with torch.inference_mode():
-        assert _max_diff(filtered_lrelu(x.clone(), *args), expected) < 1e-4
-    assert _max_diff(filtered_lrelu(x, *args), expected) < 1e-4
+        assert max_diff(filtered_lrelu(x.clone(), *args), expected) < 1e-4
+    assert max_diff(filtered_lrelu(x, *args), expected) < 1e-4

@@ -22,6 +22,7 @@ from latentedit.nets.layers import FullyConnectedLayer
 from latentedit.nets.mapping import MappingNetwork
 from latentedit.nets.modconv import modulated_conv2d
 from latentedit.nets.sg3_filters import design_lowpass_filter, filtered_lrelu
+from latentedit.nets.style_space import StyleSpaceNetwork
 from latentedit.nets.synthesis import NOISE_MODES, NoiseMode
 
 INPUT_LAYER = "input"
@@ -275,7 +276,7 @@ class SynthesisLayer(torch.nn.Module):
         )
 
 
-class SynthesisNetwork(torch.nn.Module):
+class SynthesisNetwork(StyleSpaceNetwork):
     """ws `[N, num_ws, w_dim]` to images, plus S-space and feature taps.
 
     ws[0] drives the Fourier input; ws[i + 1] drives layer `L{i}_{size}_{channels}`; the last
@@ -367,20 +368,6 @@ class SynthesisNetwork(torch.nn.Module):
         with torch.no_grad():
             self.input.transform.copy_(matrix)
 
-    def styles(self, ws: torch.Tensor) -> list[torch.Tensor]:
-        """S space: `[N, 4]` for the input, then `[N, C_in]` per layer: exactly what each layer multiplies in."""
-        self._check_ws(ws)
-        ws = ws.to(torch.float32)
-        return [layer.style(ws[:, idx]) for layer, idx in zip(self.style_layers(), self.style_w_indices, strict=True)]
-
-    def affine_weights(self) -> list[torch.Tensor]:
-        """Effective affine weights `[C_in, w_dim]` per style layer: `styles(ws)[i] = w_i @ A_i.T + b_i`."""
-        return [layer.style_affine()[0] for layer in self.style_layers()]
-
-    def affine_biases(self) -> list[torch.Tensor]:
-        """Effective affine biases `[C_in]` per style layer (see `affine_weights`)."""
-        return [layer.style_affine()[1] for layer in self.style_layers()]
-
     def forward(
         self,
         ws: torch.Tensor,
@@ -463,20 +450,6 @@ class SynthesisNetwork(torch.nn.Module):
         if self.output_scale != 1:
             x = x * self.output_scale
         return x.to(torch.float32).contiguous()
-
-    def _check_ws(self, ws: torch.Tensor) -> None:
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
-            raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
-
-    def _check_styles(self, styles: Sequence[torch.Tensor]) -> None:
-        if len(styles) != len(self.style_layer_names):
-            raise ValueError(
-                f"expected {len(self.style_layer_names)} style tensors (one per style layer), got {len(styles)}"
-            )
-        for name, layer, style in zip(self.style_layer_names, self.style_layers(), styles, strict=True):
-            channels = layer.affine.out_features
-            if style.ndim != 2 or style.shape[1] != channels:
-                raise ValueError(f"style for {name} must have shape [N, {channels}], got {list(style.shape)}")
 
 
 class StyleGAN3Generator(torch.nn.Module):

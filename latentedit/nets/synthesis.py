@@ -19,6 +19,7 @@ from latentedit.nets import ops
 from latentedit.nets.layers import Conv2dLayer, FullyConnectedLayer
 from latentedit.nets.modconv import modulated_conv2d
 from latentedit.nets.resample import setup_filter, upsample2d
+from latentedit.nets.style_space import StyleSpaceNetwork
 
 NoiseMode = Literal["const", "random", "none"]
 NOISE_MODES: tuple[str, ...] = ("const", "random", "none")
@@ -267,7 +268,7 @@ class SynthesisBlock(torch.nn.Module):
         return x, img
 
 
-class SynthesisNetwork(torch.nn.Module):
+class SynthesisNetwork(StyleSpaceNetwork):
     """ws `[N, num_ws, w_dim]` to images `[N, img_channels, R, R]`, plus S-space and feature taps.
 
     Block `b{res}` reads ws `[i, i + num_conv + num_torgb)` and the next block starts at
@@ -326,24 +327,6 @@ class SynthesisNetwork(torch.nn.Module):
     def style_layers(self) -> list[SynthesisLayer | ToRGBLayer]:
         """The layers that take a style, in `style_layer_names` order."""
         return [layer for block in self.blocks() for _, layer in block.style_layers()]
-
-    def styles(self, ws: torch.Tensor) -> list[torch.Tensor]:
-        """S space: each style layer's modulation `[N, C_in]`, exactly what the layer multiplies in."""
-        self._check_ws(ws)
-        ws = ws.to(torch.float32)
-        return [layer.style(ws[:, idx]) for layer, idx in zip(self.style_layers(), self.style_w_indices, strict=True)]
-
-    def affine_weights(self) -> list[torch.Tensor]:
-        """Effective affine weights `[C_in, w_dim]` per style layer: `styles(ws)[i] = w_i @ A_i.T + b_i`.
-
-        Includes the equalized-lr gain and, for torgb layers, the torgb weight gain, so these
-        are the exact linear maps from w to S (SeFa factorises them).
-        """
-        return [layer.style_affine()[0] for layer in self.style_layers()]
-
-    def affine_biases(self) -> list[torch.Tensor]:
-        """Effective affine biases `[C_in]` per style layer (see `affine_weights`)."""
-        return [layer.style_affine()[1] for layer in self.style_layers()]
 
     def forward(
         self,
@@ -422,16 +405,3 @@ class SynthesisNetwork(torch.nn.Module):
                 return None
         assert img is not None
         return img.contiguous()
-
-    def _check_ws(self, ws: torch.Tensor) -> None:
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
-            raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
-
-    def _check_styles(self, styles: Sequence[torch.Tensor]) -> None:
-        layers = self.style_layers()
-        if len(styles) != len(layers):
-            raise ValueError(f"expected {len(layers)} style tensors (one per style layer), got {len(styles)}")
-        for name, layer, style in zip(self.style_layer_names, layers, styles, strict=True):
-            channels = layer.affine.out_features
-            if style.ndim != 2 or style.shape[1] != channels:
-                raise ValueError(f"style for {name} must have shape [N, {channels}], got {list(style.shape)}")
