@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from latentedit.faces import FaceError
 from latentedit.faces.align import align, apply_affine
@@ -175,3 +176,14 @@ def test_the_backends_part_segmenter_gives_the_mask_hair_included() -> None:
     assert reached[~head].mean() < 0.25  # grown by a tenth of the crop, not the whole square
     hair = np.abs(pasted.astype(int) - scene.photo).sum(axis=-1)[head & reached]
     assert np.median(hair) > 20  # the edit (black hair) is there
+
+
+def test_a_black_and_white_photo_gets_a_black_and_white_face() -> None:
+    _, scene = _scene(seed=5)
+    grey = np.repeat(np.asarray(Image.fromarray(scene.photo).convert("L"))[..., None], 3, axis=2)
+    face = align(grey, scene.landmarks, FFHQ, 64)
+    coloured = align(scene.photo, scene.landmarks, FFHQ, 64).crop  # the generator draws in colour
+    pasted = paste_back(grey, coloured, face, reconstruction=coloured)
+    assert (pasted == pasted[..., :1]).all()
+    reached = _reached(face, grey)
+    assert np.abs(pasted[reached].astype(int) - grey[reached]).mean() < 8  # the face's own greys

@@ -4,8 +4,9 @@ The crop is warped back with the inverse of the alignment's transform and blende
 feathered mask: an ellipse over the face built from the landmarks, or a given mask (a part
 segmenter's, in crop pixels) grown by ``dilate`` pixels. Before blending, the crop's colours are
 matched to the photo's in the feathered ring (per-channel mean and standard deviation), so a
-generator's slight colour drift leaves no seam. Pixels the mask does not reach are copied from
-the photo byte for byte; the output has the photo's size.
+generator's slight colour drift leaves no seam; into a black-and-white photo the face goes grey.
+Pixels the mask does not reach are copied from the photo byte for byte; the output has the
+photo's size.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ FEATHER = 0.06
 
 MIN_RING_PIXELS = 16
 """Fewer feathered-ring pixels than this and the colours are left as they are."""
+
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+"""ITU-R BT.601 luma weights (Pillow's RGB -> L): the grey of a face pasted into a grey photo."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,8 @@ def paste_back(
             drawn = warp(Image.fromarray(reconstruction), to_crop, window, _shrinks(face))
             measured = np.asarray(drawn)[inside].astype(np.float32)
         pasted = match_colors(pasted, original, alpha[:, 0] < 1.0, measured)
+    if (original == original[:, :1]).all():  # a black-and-white photo gets a black-and-white face
+        pasted[:] = pasted @ LUMA[:, None]
     pasted -= original
     pasted *= alpha
     pasted += original
