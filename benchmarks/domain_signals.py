@@ -8,7 +8,9 @@ aligned with the embedded template from hand-placed landmarks when DIR has ``ast
 inverts with the default settings and prints per image: the reconstruction's PSNR, the
 discriminator's logit on the reconstruction and on the input. The generator's own samples'
 logits are printed as the scale they are read against. docs/faces.md chooses the thresholds
-of `photos.check_reconstruction` from these numbers.
+of `photos.check_reconstruction` from these numbers. ``--pti NAMES`` also tunes the named photos
+(``-o tune=pti`` defaults) and scores the tuned reconstructions; ``--only NAMES`` and
+``--renders 0`` keep a run to those photos.
 """
 
 from __future__ import annotations
@@ -57,8 +59,11 @@ def photos(folder: Path, resolution: int) -> dict[str, np.ndarray]:
     return found
 
 
-def signals(backend, images: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
-    """PSNR of the default inversion, D's logit on its reconstruction and on the input, per image."""
+def signals(backend, images: dict[str, np.ndarray], tuned: Sequence[str] = ()) -> dict[str, dict[str, float]]:
+    """PSNR of the default inversion, D's logit on its reconstruction and on the input, per image;
+    for the images named in `tuned`, also both numbers after pivotal tuning (default settings)."""
+    from latentedit.pti import tune
+
     names = list(images)
     inversions = invert_arrays(backend, [images[name] for name in names], InversionOptions(), use_cache=False)
     rows = {}
@@ -70,6 +75,9 @@ def signals(backend, images: dict[str, np.ndarray]) -> dict[str, dict[str, float
             "disc_reconstruction": round(disc_scores(backend, drawn)[0], 3),
             "disc_input": round(disc_scores(backend, from_uint8(images[name][None]))[0], 3),
         }
+        if name in tuned:
+            tune(backend, from_uint8(images[name][None]), inversion, InversionOptions(tune="pti"))
+            rows[name] |= {"psnr_pti": round(inversion.psnr[0], 2), "disc_pti": round(inversion.disc[0], 3)}
         common.emit({name: rows[name]})
     return rows
 
@@ -95,10 +103,14 @@ def measure(args) -> dict:
         "samples_disc": {"mean": statistics.mean(own), "min": min(own), "max": max(own), "count": len(own)},
     }
     common.emit(report)
-    report["renders"] = signals(backend, renders(args.renders))
-    report["renders_summary"] = summary(report["renders"])
-    common.emit({"renders_summary": report["renders_summary"]})
-    report["photos"] = signals(backend, photos(args.photos, backend.resolution))
+    if args.renders:
+        report["renders"] = signals(backend, renders(args.renders))
+        report["renders_summary"] = summary(report["renders"])
+        common.emit({"renders_summary": report["renders_summary"]})
+    found = photos(args.photos, backend.resolution)
+    if args.only:
+        found = {name: found[name] for name in args.only.split(",")}
+    report["photos"] = signals(backend, found, args.pti.split(",") if args.pti else ())
     return report
 
 
@@ -107,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments.add_argument("--photos", type=Path, required=True, help="folder of real photos (PNG, JPEG)")
     arguments.add_argument("--renders", type=int, default=40, help="held-out renders (default 40)")
     arguments.add_argument("--samples", type=int, default=200, help="generator samples scored by D (default 200)")
+    arguments.add_argument("--only", metavar="NAMES", help="only these photos (comma-separated names)")
+    arguments.add_argument("--pti", metavar="NAMES", help="also tune these photos (-o tune=pti) and score again")
     common.run(measure, arguments, argv)
 
 

@@ -129,3 +129,10 @@ def test_an_unknown_tuning_is_one_line(cli, tmp_path, face) -> None:
     result = run(cli, "invert", str(_crop(tmp_path, face)), "-o", "tune=hyperstyle", "--out", str(tmp_path / "c"))
     assert result.exit_code == 2
     assert "tune='hyperstyle': expected one of none, pti" in one_line_error(result)
+
+
+def test_methods_lists_the_tuning_options_with_the_papers_defaults(cli) -> None:
+    result = run(cli, "methods", "--inversion", "--json")
+    defaults = {row["name"]: row["default"] for row in json.loads(result.stdout)}
+    assert defaults["tune"] == "none" and defaults["pti_steps"] == "350" and defaults["pti_lr"] == "0.0003"
+    assert defaults["pti_alpha"] == "30.0" and defaults["pti_regularize"] == "0.1"

@@ -12,6 +12,8 @@ from latentedit.options import describe_options
 from latentedit.plugins import get_plugins
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from latentedit.method import Param
 
 
@@ -85,10 +87,7 @@ def methods_command(
         for key, heading in (("options", "discover"), ("apply_options", "apply")):
             if not detail[key]:
                 continue
-            table = Table(f"{heading} option (-o KEY=VALUE)", "type", "default", "meaning")
-            for row in detail[key]:
-                table.add_row(row["name"], row["type"], row["default"], row["help"])
-            console.print(table)
+            console.print(_options_table(heading, detail[key]))
         return
     rows = [
         {
@@ -129,18 +128,23 @@ def backends_command(json_output: JsonOpt = False) -> None:
 
 
 def _inversion_options(json_output: bool) -> None:
-    from rich.table import Table
-
     from latentedit.inversion import InversionOptions
 
     rows = describe_options(InversionOptions)
     if json_output:
         emit_json(rows)
         return
-    table = Table("inversion option (-o KEY=VALUE)", "type", "default", "meaning")
+    out().print(_options_table("inversion", rows))
+
+
+def _options_table(heading: str, rows: list[dict[str, str]]) -> Table:
+    """The `-o KEY=VALUE` options table of `describe_options` rows."""
+    from rich.table import Table
+
+    table = Table(f"{heading} option (-o KEY=VALUE)", "type", "default", "meaning")
     for row in rows:
         table.add_row(row["name"], row["type"], row["default"], row["help"])
-    out().print(table)
+    return table
 
 
 def _param_row(param: Param) -> dict[str, str]:
