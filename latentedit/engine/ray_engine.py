@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,18 @@ def worker_pool(device: str, threads: int) -> tuple[int, dict[str, float]]:
     return max(1, int(resources.get("CPU", 1) // threads)), {"num_cpus": threads, "max_restarts": 0}
 
 
+def actor_stage(dataset: Any, actor: type, args: tuple, workers: int, resources: dict[str, float]) -> Any:
+    """`dataset.map` through a pool of `workers` `actor`s built with `args`, each asking Ray for
+    `resources` (`worker_pool`)."""
+    import ray.data
+
+    with warnings.catch_warnings():  # Ray deprecates passing max_restarts this way, with no other yet
+        warnings.simplefilter("ignore")
+        return dataset.map(
+            actor, fn_constructor_args=args, compute=ray.data.ActorPoolStrategy(size=workers), **resources
+        )
+
+
 class BackendStages:
     """A Ray Data actor: builds the backend once, then runs its stages on every chunk it is given."""
 
@@ -95,12 +108,7 @@ def run_on_ray(engine: Engine, pipeline: Pipeline, chunks: list[list[Any]]) -> I
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
     for uses_backend, stages in pipeline.groups():
         if uses_backend:
-            dataset = dataset.map(
-                BackendStages,
-                fn_constructor_args=(pipeline.setup, stages),
-                compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
-                **resources,
-            )
+            dataset = actor_stage(dataset, BackendStages, (pipeline.setup, stages), min(workers, len(rows)), resources)
         else:
             dataset = dataset.map(
                 run_file_stages, fn_args=(stages,), compute=ray.data.TaskPoolStrategy(size=workers), num_cpus=0
@@ -155,12 +163,9 @@ def sample_on_ray(
     z = backend.sample_z(count, seed).cpu()
     size = BATCH * max(1, math.ceil(count / BATCH / (CHUNKS_PER_WORKER * workers)))
     rows = [{"index": index, "z": z[start : start + size].numpy()} for index, start in enumerate(range(0, count, size))]
-    dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map(
-        Sampler,
-        fn_constructor_args=(WorkerSetup.like(backend, threads), scorer, keep),
-        compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
-        **resources,
-    )
+    dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
+    setup = WorkerSetup.like(backend, threads)
+    dataset = actor_stage(dataset, Sampler, (setup, scorer, keep), min(workers, len(rows)), resources)
     parts: dict[int, SampledChunk] = {}
     done = 0
     progress(0, count)
