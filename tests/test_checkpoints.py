@@ -596,11 +596,8 @@ def test_discriminator_and_layout_settings_are_bounded_too(tmp_path: Path, nets)
         load_networks(bad)
 
 
-def test_import_checks_tensors_against_a_meta_layout_before_allocating(
-    tmp_path: Path, nets, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Settings within range can still mean gigabytes (2048 px, 1024 channels): a file that does not
-    hold those tensors is refused before the real network is built."""
+def record_networks_built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A list that receives the device ("meta" or "cpu") of every network the importer constructs."""
     from latentedit.checkpoints import build
 
     built: list[str] = []
@@ -614,6 +611,15 @@ def test_import_checks_tensors_against_a_meta_layout_before_allocating(
         return construct
 
     monkeypatch.setattr(build, "network_class", spy)
+    return built
+
+
+def test_import_checks_tensors_against_a_meta_layout_before_allocating(
+    tmp_path: Path, nets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settings within range can still mean gigabytes (2048 px, 1024 channels): a file that does not
+    hold those tensors is refused before the real network is built."""
+    networks_built = record_networks_built(monkeypatch)
     snapshot = nvidia_snapshot(*nets)
     kwargs = snapshot["G_ema"].meta["state"]["_init_kwargs"]
     kwargs["img_resolution"] = 2048
@@ -621,7 +627,7 @@ def test_import_checks_tensors_against_a_meta_layout_before_allocating(
     source = write_nvidia_pickle(tmp_path / "big.pkl", snapshot)
     with pytest.raises(CheckpointError, match="missing tensor G_ema.synthesis.b1024"):
         import_checkpoint(source, tmp_path / "out.safetensors")
-    assert built == ["meta"]
+    assert networks_built == ["meta"]
 
 
 def test_rosinality_layer_count_is_bounded_before_noise_is_drawn(tmp_path: Path, nets) -> None:

@@ -28,6 +28,7 @@ from tests.test_checkpoints import (
     _perturbed,
     _same_state,
     nvidia_snapshot,
+    record_networks_built,
     write_nvidia_pickle,
 )
 
@@ -264,21 +265,9 @@ def test_stylegan3_kwargs_on_a_stylegan2_state_name_the_missing_tensor(tmp_path:
 def test_stylegan3_import_checks_tensors_on_a_meta_layout_first(tmp_path: Path, monkeypatch) -> None:
     """Settings in range can still mean gigabytes (2048 px, 2048 channels, 24 layers): a file that
     does not hold those tensors is refused before anything is allocated."""
-    from latentedit.checkpoints import build
-
-    built: list[str] = []
-    network_class = build.network_class
-
-    def spy(kind: str, architecture: str = "stylegan2") -> Any:
-        def construct(**kwargs: Any) -> torch.nn.Module:
-            built.append(torch.empty(0).device.type)
-            return network_class(kind, architecture)(**kwargs)
-
-        return construct
-
-    monkeypatch.setattr(build, "network_class", spy)
+    networks_built = record_networks_built(monkeypatch)
     G = sg3_generator()
     big = {**G.init_kwargs, "img_resolution": 2048, "channel_base": 2**20, "channel_max": 2048, "num_layers": 24}
     with pytest.raises(CheckpointError, match="missing tensor G_ema.synthesis.L0_"):
         import_checkpoint(write_nvidia_pickle(tmp_path / "big.pkl", {"G_ema": sg3_record(G, big)}), tmp_path / "o")
-    assert built == ["meta"]
+    assert networks_built == ["meta"]
