@@ -71,6 +71,35 @@ def machine() -> dict[str, Any]:
     }
 
 
+def config_f_network(resolution: int, folder: Path, discriminator: bool = False) -> str:
+    """A `stylegan2:FILE` backend name for a randomly initialised StyleGAN2 config-f generator of
+    `resolution` px (512-d Z and W, 8 mapping layers, channels min(32768 / res, 512)), with its
+    discriminator if asked, written to `folder` once as ``latentedit import-checkpoint`` writes an
+    imported network (random weights cost what trained ones do)."""
+    import torch
+
+    from latentedit.checkpoints.layout import save_networks
+    from latentedit.nets import Discriminator, Generator
+
+    path = (folder / f"config-f-{'gd-' if discriminator else ''}{resolution}.safetensors").resolve()
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            generator = Generator(
+                z_dim=512,
+                c_dim=0,
+                w_dim=512,
+                img_resolution=resolution,
+                img_channels=3,
+                mapping_kwargs={"num_layers": 8},
+                synthesis_kwargs={"channel_base": 32768, "channel_max": 512},
+            )
+            critic = Discriminator(c_dim=0, img_resolution=resolution, img_channels=3) if discriminator else None
+        save_networks(path, generator, critic, source_format="latentedit")
+    return f"stylegan2:{path}"
+
+
 def timed(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
     """`fn(*args, **kwargs)` and the wall-clock seconds it took."""
     started = time.perf_counter()

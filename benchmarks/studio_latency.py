@@ -81,30 +81,6 @@ def store_edits(backend: str) -> None:
             subprocess.run([sys.executable, "-m", "latentedit", *command], check=True)
 
 
-def config_f_network(resolution: int, folder: Path) -> str:
-    """A `stylegan2:FILE` backend name for a random config-f generator of `resolution` px (written once)."""
-    import torch
-
-    from latentedit.checkpoints.layout import save_networks
-    from latentedit.nets import Generator
-
-    path = (folder / f"config-f-{resolution}.safetensors").resolve()
-    if not path.is_file():
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            generator = Generator(
-                z_dim=512,
-                c_dim=0,
-                w_dim=512,
-                img_resolution=resolution,
-                img_channels=3,
-                mapping_kwargs={"num_layers": 8},
-                synthesis_kwargs={"channel_base": 32768, "channel_max": 512},
-            )
-        save_networks(path, generator, source_format="latentedit")
-    return f"stylegan2:{path}"
-
-
 def handler_times(studio, unit, values: list[float], folder: Path) -> list[float]:
     from latentedit.studio.session import write_result
 
@@ -170,7 +146,7 @@ def measure(args) -> dict[str, Any]:
     from latentedit.loaders import load_backend
     from latentedit.studio.session import Studio
 
-    backend = config_f_network(args.network, args.work) if args.network else args.backend
+    backend = common.config_f_network(args.network, args.work) if args.network else args.backend
     store_edits(backend)
     studio = Studio.open(load_backend(backend), InversionOptions(steps=args.steps))
     subject = studio.from_photo(args.photo) if args.photo else studio.from_seed(args.seed)
