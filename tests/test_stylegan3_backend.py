@@ -199,6 +199,9 @@ def test_local_style_catalog_uses_stylegan3_layers(cli, backend, tmp_path: Path)
                  "-o", "mode=simultaneous", *backend, "--out", str(out))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (out / "seed0003_edited.png").is_file()
+    report = run(cli, "evaluate", "--dir", "parts", "--locality", "--region", "top", "--pairs", "3", *backend, "--json")
+    assert report.exit_code == 0, report.output
+    assert {"simultaneous", "sequential", "defaults"} <= set(json.loads(report.stdout))
 
 
 def test_invert_then_apply_with_the_input_transform_and_an_animated_sweep(cli, backend, tmp_path: Path) -> None:
