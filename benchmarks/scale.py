@@ -28,7 +28,8 @@ from typing import Any
 
 from benchmarks import common
 
-ENV_KEEP = ("PATH", "HOME", "LANG", "PYTHONPATH")
+ENV_KEEP = ("PATH", "HOME", "LANG", "PYTHONPATH", "RAY_memory_monitor_refresh_ms")
+"""Passed on to the timed commands (0 in the last: Ray kills no worker when other jobs fill the machine's memory)."""
 
 
 def render_faces(folder: Path, count: int) -> Path:
@@ -115,18 +116,20 @@ def sampling(samples: int, scored: int) -> list[dict[str, Any]]:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {}
-    if "apply" in args.parts:
-        report["apply"] = apply_runs(args)
-    if "startup" in args.parts:
+    parts = args.parts.split(",")
+    if "apply" in parts or "apply-ray" in parts:
+        report["apply"] = apply_runs(args, ray_only="apply" not in parts)
+    if "startup" in parts:
         report["ray_startup"] = ray_startup(2)
         common.emit({"stage": "ray start-up", **report["ray_startup"]})
-    if "sampling" in args.parts:
+    if "sampling" in parts:
         report["sampling"] = sampling(args.samples, args.scored)
     return report | {"load": os.getloadavg()}
 
 
-def apply_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """`apply DIR` over the rendered faces: local with 1 and 2 threads, Ray with 1 and 2 workers."""
+def apply_runs(args: argparse.Namespace, ray_only: bool = False) -> list[dict[str, Any]]:
+    """`apply DIR` over the rendered faces: local with 1 and 2 threads (unless `ray_only`), Ray with
+    1 and 2 workers."""
     from tests.batch_inputs import files_by_name
 
     faces = render_faces(args.work / f"faces{args.faces}", args.faces)
@@ -139,6 +142,8 @@ def apply_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
         )
         configs = [("local", [], 1), ("local", [], 2), ("ray", ["--ray-cpus", "1"], 1), ("ray", ["--ray-cpus", "2"], 1)]
         reference: dict[str, bytes] | None = None
+        if ray_only:  # the reference bytes: a local run of the same command, 1 thread
+            configs = [("local", [], 1)] + configs[2:]
         for index, (engine, extra, threads) in enumerate(configs):
             out = root / f"out{index}"
             seconds = run_apply(faces, edit, out, args.steps, ["--engine", engine, *extra], threads, args.device)
@@ -167,7 +172,9 @@ def main() -> None:
     arguments.add_argument("--steps", type=int, default=20, help="inversion steps per face (default 20)")
     arguments.add_argument("--samples", type=int, default=100_000, help="latents mapped to W (default 100,000)")
     arguments.add_argument("--scored", type=int, default=2_000, help="latents mapped and scored (default 2,000)")
-    arguments.add_argument("--parts", default="apply,startup,sampling", help="what to measure (default: all three)")
+    arguments.add_argument(
+        "--parts", default="apply,startup,sampling", help="what to measure: apply (or apply-ray), startup, sampling"
+    )
     arguments.add_argument("--device", default="cpu", help="device of the apply runs (cuda: one Ray worker per GPU)")
     common.run(measure, arguments)
 

@@ -68,6 +68,25 @@ def worker_pool(device: str, threads: int) -> tuple[int, dict[str, float]]:
     return max(1, int(resources.get("CPU", 1) // threads)), {"num_cpus": threads, "max_restarts": 0}
 
 
+LOST_WORKER = ("OutOfMemoryError", "ActorDiedError", "WorkerCrashedError", "NodeDiedError", "ObjectLostError")
+"""Ray's errors for a worker or node that went away (killed for memory, crashed, lost): the
+environment's doing, not a bug, so one line (exit 2) saying how to go on."""
+
+
+def rows_of(dataset: Any) -> Iterator[dict[str, Any]]:
+    """The dataset's rows as they come; a lost worker stops the run with one line."""
+    try:
+        yield from dataset.iter_rows()
+    except Exception as error:
+        kind = type(error).__name__
+        if kind not in LOST_WORKER:
+            raise
+        first = str(error).strip().splitlines()[0][:300] if str(error).strip() else kind
+        raise LatentEditError(
+            f"A Ray worker was lost ({kind}: {first}). What was done is kept: run the same command again to go on."
+        ) from None
+
+
 def actor_stage(dataset: Any, actor: type, args: tuple, workers: int, resources: dict[str, float]) -> Any:
     """`dataset.map` through a pool of `workers` `actor`s built with `args`, each asking Ray for
     `resources` (`worker_pool`)."""
@@ -113,7 +132,7 @@ def run_on_ray(engine: Engine, pipeline: Pipeline, chunks: list[list[Any]]) -> I
             dataset = dataset.map(
                 run_file_stages, fn_args=(stages,), compute=ray.data.TaskPoolStrategy(size=workers), num_cpus=0
             )
-    for row in dataset.iter_rows():
+    for row in rows_of(dataset):
         yield row["chunk"]
 
 
@@ -169,7 +188,7 @@ def sample_on_ray(
     parts: dict[int, SampledChunk] = {}
     done = 0
     progress(0, count)
-    for row in dataset.iter_rows():
+    for row in rows_of(dataset):
         parts[row["index"]] = row["sampled"]
         done += len(row["sampled"].ws)
         progress(done, count)
