@@ -63,8 +63,12 @@ def run_settings(**content: Any) -> dict[str, Any]:
     return {key: value for key, value in params.items() if key not in NOT_SETTINGS} | content
 
 
-def fail_if_any(failures: list[Failure], total: int, manifest: Path) -> None:
-    """One stderr line per failed input (its error), then `SomeInputsFailedError` (exit 3)."""
+RETRY = "run the same command again to retry only what is not done"
+
+
+def fail_if_any(failures: list[Failure], total: int, manifest: Path, again: str = RETRY) -> None:
+    """One stderr line per failed input (its error), then `SomeInputsFailedError` (exit 3) ending
+    with how to go on (`again`)."""
     if not failures:
         return
     if total == 1:
@@ -77,5 +81,5 @@ def fail_if_any(failures: list[Failure], total: int, manifest: Path) -> None:
         err().print(f"[red]Failed:[/red] {escape(failure.input)}: {escape(failure.error)}", highlight=False)
     raise SomeInputsFailedError(
         f"{len(failures)} of {total} inputs failed (listed above); the others are done. {manifest} records "
-        "them; run the same command again to retry only what is not done."
+        f"them; {again}."
     )

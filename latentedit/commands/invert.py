@@ -24,6 +24,9 @@ PER_IMAGE = ("file", "psnr", "disc", "tuned", "warning")
 """Row keys that are not the face's alignment record (kept apart in the codes file's metadata)."""
 
 
+AGAIN = "fix them and run the command again with --force (the images inverted already come from the cache)"
+
+
 def invert_command(
     images: Annotated[list[str], typer.Argument(help="Image files or folders.")],
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the codes (.safetensors).")] = Path(
@@ -84,7 +87,7 @@ def invert_command(
         batch = run_batch(run_engine, model, inputs, stages, manifest, settings.batch, progress, skip_done=False)
     done = [batch.finished[entry.name] for entry in inputs if entry.name in batch.finished]
     if not done:
-        fail_if_any(batch.failures, len(inputs), manifest.path)
+        fail_if_any(batch.failures, len(inputs), manifest.path, AGAIN)
     rows: list[dict] = [dict(row) for finished in done for row in finished.record["codes"]]
     results = [inversion for finished in done for inversion in finished.payload]
     joined = Inversion.concat(results)
@@ -117,4 +120,4 @@ def invert_command(
             table.add_row(row["file"], "" if row["face"] is None else str(row["face"]), f"{row['psnr']:.2f}")
         out().print(table)
         out().print(f"Mean PSNR {mean:.2f} dB; codes {tuple(joined.ws.shape)} written to {out_path}")
-    fail_if_any(batch.failures, len(inputs), manifest.path)
+    fail_if_any(batch.failures, len(inputs), manifest.path, AGAIN)
