@@ -30,8 +30,11 @@ garbage, hands freed heap back to the system (glibc's malloc_trim) and resets th
 counter (/proc/self/clear_refs); the stage's ``peak_mb`` is the peak RSS during the stage minus the
 RSS it started with (``rss_before_mb``): what it allocated on top of what was resident (numpy,
 torch and Python alike, whole pages). Memory a stage reuses from what is already resident (the
-loaded network) is not counted again. With --device cuda, ``cuda_peak_mb`` is torch's peak
-allocated GPU memory during the stage.
+loaded network) is not counted again, nor freed heap the allocator keeps and hands out again (so
+after a large stage, a small one can read low). ``traced_mb`` is exact and allocator-independent
+but partial: the peak of what Python and numpy allocated during the stage (tracemalloc), not
+torch's or Pillow's own buffers; for the photo stages it is the measure to compare. With
+--device cuda, ``cuda_peak_mb`` is torch's peak allocated GPU memory during the stage.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import json
 import math
 import re
 import time
+import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -84,6 +88,7 @@ def measure_stage(name: str, fn: Callable[[], Any], device: str) -> tuple[Any, d
     _release_memory()
     exact = _reset_peak()
     before = _status_kb("VmRSS")
+    tracemalloc.start()
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -92,12 +97,15 @@ def measure_stage(name: str, fn: Callable[[], Any], device: str) -> tuple[Any, d
     if device == "cuda":
         torch.cuda.synchronize()
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     row: dict[str, Any] = {
         "stage": name,
         "seconds": round(seconds, 3),
         "cpu_seconds": round(cpu_seconds, 3),
         "peak_mb": round((_status_kb("VmHWM") - before) / 1024, 1) if exact else None,
         "rss_before_mb": round(before / 1024, 1),
+        "traced_mb": round(traced / 2**20, 1),
     }
     if device == "cuda":
         row["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
@@ -210,16 +218,19 @@ def run_network(resolution: int, photo_path: Path, marks: Path, args: Any) -> di
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table: network, stage, seconds, CPU seconds, peak MB (and CUDA peak MB), RSS before."""
+    """A Markdown table: network, stage, seconds, CPU seconds, peak MB, traced MB, RSS before (CUDA peak MB)."""
     cuda = any("cuda_peak_mb" in row for row in rows)
-    head = "| network | stage | seconds | CPU seconds | peak MB | RSS before MB |" + (" CUDA peak MB |" if cuda else "")
-    lines = [head, "|---:|---|---:|---:|---:|---:|" + ("---:|" if cuda else "")]
+    head = "| network | stage | seconds | CPU seconds | peak MB | traced MB | RSS before MB |"
+    lines = [
+        head + (" CUDA peak MB |" if cuda else ""),
+        "|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if cuda else ""),
+    ]
     for row in rows:
         if "skipped" in row:
-            lines.append(f"| {row['network']} | {row['stage']} | {row['skipped']} | | | |" + (" |" if cuda else ""))
+            lines.append(f"| {row['network']} | {row['stage']} | {row['skipped']} | | | | |" + (" |" if cuda else ""))
             continue
         line = f"| {row['network']} | {row['stage']} | {row['seconds']:.2f} | {row['cpu_seconds']:.2f} |"
-        line += f" {row['peak_mb']} | {row['rss_before_mb']} |"
+        line += f" {row['peak_mb']} | {row['traced_mb']} | {row['rss_before_mb']} |"
         lines.append(line + (f" {row.get('cuda_peak_mb')} |" if cuda else ""))
     return "\n".join(lines)
 
