@@ -71,6 +71,9 @@ def design_lowpass_filter(
 # depthwise convolutions that skip the zeros. Measured on CPU (docs/nets.md, StyleGAN3).
 MATMUL_MAX_SIZE = 160
 
+# Most values an up-sampled intermediate of `filtered_lrelu` may hold at once (64 MiB in float32).
+CHUNK_ELEMENTS = 2**24
+
 
 def _phase_kernels(f: torch.Tensor, factor: int, dim: int, channels: int, dtype: torch.dtype) -> torch.Tensor:
     """`[channels * factor, 1, kh, kw]` depthwise correlation kernels, one per channel and output phase.
@@ -181,7 +184,47 @@ def filtered_lrelu(
     (negative crops) and convolves with `fu` scaled by `up**2`; `down` convolves with `fd`
     and keeps every `down`-th sample. Filters are 1-D (separable, applied on both axes) or
     2-D; None is the identity. Under autograd everything runs out of place.
+
+    Every channel is filtered alone, so a large input runs in groups of channels whose
+    up-sampled image stays under `CHUNK_ELEMENTS` values (at 1024 px that image would take
+    gigabytes at once).
     """
+    per_channel = x.shape[0] * x.shape[2] * x.shape[3] * up * up
+    group = max(1, CHUNK_ELEMENTS // per_channel)
+    if group < x.shape[1]:
+        return torch.cat(
+            [
+                _filtered_lrelu(
+                    x[:, i : i + group],
+                    fu,
+                    fd,
+                    None if b is None else b[i : i + group],
+                    up,
+                    down,
+                    padding,
+                    gain,
+                    slope,
+                    clamp,
+                )
+                for i in range(0, x.shape[1], group)
+            ],
+            dim=1,
+        )
+    return _filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp)
+
+
+def _filtered_lrelu(
+    x: torch.Tensor,
+    fu: torch.Tensor | None,
+    fd: torch.Tensor | None,
+    b: torch.Tensor | None,
+    up: int,
+    down: int,
+    padding: Sequence[int],
+    gain: float,
+    slope: float,
+    clamp: float | None,
+) -> torch.Tensor:
     inplace = ops.can_work_in_place()
     if b is not None:
         bias = b.to(x.dtype).reshape(1, -1, 1, 1)
