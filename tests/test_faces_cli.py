@@ -125,7 +125,8 @@ def test_a_plugin_detector_is_used_and_faces_are_ranked_by_score(cli, tmp_path, 
     crops = json.loads(result.stdout)["crops"]
     assert [crop["score"] for crop in crops] == [0.9, 0.2]
     assert json.loads((tmp_path / "o" / "party-face0.json").read_text())["landmarks"] == pytest.approx(points)
-    assert unknown.exit_code == 2 and "Unknown face detector 'retina'. Available: fake." in one_line_error(unknown)
+    assert unknown.exit_code == 2
+    assert "Unknown face detector 'retina'. Available: fake, world-landmarks." in one_line_error(unknown)
 
 
 def test_align_help_does_not_import_heavy_libraries() -> None:

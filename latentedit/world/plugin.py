@@ -1,10 +1,12 @@
-"""Built-in plugin: the embedded world as the default backend, with its scorer and segmenter."""
+"""Built-in plugin: the embedded world as the default backend, with its scorer, segmenter and
+face finder."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from latentedit.backend import BackendSpec
+from latentedit.faces.detectors import FaceDetectorSpec
 from latentedit.hookspecs import hookimpl
 from latentedit.scorers import ScorerSpec
 
@@ -43,5 +45,17 @@ def register_scorers(register: Callable[[ScorerSpec], None]) -> None:
             kind="segmenter",
             summary="Part segmenter trained on exact renderer masks.",
             parts=PARTS,
+        )
+    )
+
+
+@hookimpl
+def register_face_detectors(register: Callable[[FaceDetectorSpec], None]) -> None:
+    register(
+        FaceDetectorSpec(
+            "world-landmarks",
+            "The embedded world's face finder: two small networks trained on renders (exact landmarks).",
+            "latentedit.world.landmarks:make_detector",
+            backends=("embedded",),
         )
     )
