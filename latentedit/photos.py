@@ -331,6 +331,9 @@ class EditUnit:
     same_format: bool = False
     subjects: list[Subject] | None = None
     warnings: list[str] | None = None
+    segmenter: Any = None
+    """The backend's part segmenter for paste-back, kept after the first whole-photo draw (the studio
+    draws a photo again at every slider move)."""
 
     @property
     def edited_suffix(self) -> str:
@@ -349,7 +352,9 @@ class EditUnit:
         if self.photo is None or self.face is not None:
             return crops[0]
         drawn = [render(backend, subject, []) for subject in self.subjects or []] if plan else crops
-        return paste_faces(self.photo, crops, drawn, face_segmenter(backend))
+        if self.segmenter is None:
+            self.segmenter = face_segmenter(backend)
+        return paste_faces(self.photo, crops, drawn, self.segmenter)
 
     def source(self) -> np.ndarray | None:
         """The input as the comparison shows it: the photo, the face's crop, or the resized image."""
