@@ -2,10 +2,11 @@
 
 Starts `latentedit studio` on a free localhost port, uploads a rendered face, waits for the
 inversion, moves a slider, conditions it on another edit, adds a local-style edit, picks the same
-face from the rendered-face picker, then takes a larger photo with a landmarks file (aligned and
-pasted back). Every download must be byte-equal to what `latentedit apply` (or `apply --sweep`)
-writes for the same photo, edits and strengths. With STUDIO_SCREENSHOT=PATH it also saves the page
-as PATH and the pasted-back photo's page beside it as PATH-photo.png (docs/img/studio*.png were made so).
+face from the rendered-face picker, then takes a larger photo of two faces with a landmarks file
+(aligned and pasted back) and picks one of its faces. Every download must be byte-equal to what
+`latentedit apply` (or `apply --sweep`) writes for the same photo, edits and strengths. With
+STUDIO_SCREENSHOT=PATH it also saves the page as PATH and the pasted-back photo's page beside it as
+PATH-photo.png (docs/img/studio*.png were made so).
 """
 
 from __future__ import annotations
@@ -125,18 +126,24 @@ def pick(page, element_id: str, option: str) -> None:
 
 
 def scene_with_landmarks(folder: Path) -> tuple[Path, Path, np.ndarray]:
-    """A 200x160 photo holding one rendered face, larger and turned, and its landmarks file."""
+    """A 400x160 photo holding two rendered faces side by side, each larger and turned, and its
+    landmarks file."""
     from latentedit.faces.scenes import place_face, similarity
     from latentedit.world.attributes import sample_attributes
     from latentedit.world.seeds import HELDOUT_SEED
 
-    placed = place_face(
-        sample_attributes(HELDOUT_SEED + 3), similarity(1.6, -8.0, (40.0, 20.0)), (200, 160), np.random.default_rng(3)
-    )
+    halves = [
+        place_face(
+            sample_attributes(seed), similarity(1.6, angle, (40.0, 20.0)), (200, 160), np.random.default_rng(seed)
+        )
+        for seed, angle in ((HELDOUT_SEED + 3, -8.0), (HELDOUT_SEED + 4, 6.0))
+    ]
     photo, marks = folder / "scene.png", folder / "marks.json"
-    Image.fromarray(placed.photo).save(photo)
-    marks.write_text(json.dumps({photo.name: [placed.landmarks.tolist()]}))
-    return photo, marks, placed.photo
+    pixels = np.concatenate([half.photo for half in halves], axis=1)
+    Image.fromarray(pixels).save(photo)
+    points = [halves[0].landmarks.tolist(), (halves[1].landmarks + [200, 0]).tolist()]
+    marks.write_text(json.dumps({photo.name: points}))
+    return photo, marks, pixels
 
 
 def test_edit_photos_in_the_browser_and_download_what_apply_writes(cli, studio: str, tmp_path: Path) -> None:
@@ -186,7 +193,9 @@ def test_edit_photos_in_the_browser_and_download_what_apply_writes(cli, studio: 
         page.locator("#landmarks input[type=file]").set_input_files(str(marks))
         page.locator("#photo button[aria-label=Clear]").click()  # the face uploaded first
         page.locator("#photo input[type=file]").set_input_files(str(scene))
-        expect(status).to_contain_text("1 face(s) aligned and pasted back", timeout=180_000)
+        expect(status).to_contain_text("2 face(s) aligned and pasted back", timeout=180_000)
+        pick(page, "face", "face 1")  # as apply --face 1: the other face is left as it is
+        expect(status).to_contain_text("1 face(s) aligned and pasted back", timeout=60_000)
         page.wait_for_timeout(500)
         pasted = download(page, page.locator("#download"), got / "pasted.png")
         page.screenshot(path=str(screenshot.with_name(f"{screenshot.stem}-photo.png")), full_page=True)
@@ -203,7 +212,8 @@ def test_edit_photos_in_the_browser_and_download_what_apply_writes(cli, studio: 
     everything = ("--dir", f"s0={STRENGTH}", "--orthogonal-to", "coarse", "--dir", "parts=1")
     local = ("--reference", "seed:1", "--region", "top")
     assert composed.read_bytes() == applied(face, *everything, *local)
-    assert pasted.read_bytes() == applied(scene, *everything, *local, "--landmarks", str(marks))
+    assert pasted.read_bytes() == applied(scene, *everything, *local, "--landmarks", str(marks), "--face", "1")
     whole = np.asarray(Image.open(pasted))
-    assert whole.shape == scene_pixels.shape  # the whole photo, its face edited in place
-    assert np.abs(whole.astype(int) - scene_pixels).mean() > 1
+    assert whole.shape == scene_pixels.shape  # the whole photo, face 1 edited in place, face 0 untouched
+    assert np.array_equal(whole[:, :200], scene_pixels[:, :200])
+    assert np.abs(whole[:, 200:].astype(int) - scene_pixels[:, 200:]).mean() > 1
