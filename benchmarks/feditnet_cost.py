@@ -26,38 +26,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import emit, parser, run, timed
+from benchmarks.common import config_f_network, emit, parser, run, timed
 
 DEFAULT_STEPS = 600
 DEFAULT_CALIBRATION = 2000
-
-
-def config_f(resolution: int, folder: Path) -> str:
-    """A `stylegan2:FILE` backend with a random config-f generator and discriminator of `resolution` px."""
-    import torch
-
-    from latentedit.checkpoints.layout import save_networks
-    from latentedit.nets import Discriminator, Generator
-
-    path = (folder / f"config-f-gd-{resolution}.safetensors").resolve()
-    if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            generator = Generator(
-                z_dim=512,
-                c_dim=0,
-                w_dim=512,
-                img_resolution=resolution,
-                img_channels=3,
-                mapping_kwargs={"num_layers": 8},
-                synthesis_kwargs={"channel_base": 32768, "channel_max": 512},
-            )
-            discriminator = Discriminator(
-                c_dim=0, img_resolution=resolution, img_channels=3, channel_base=32768, channel_max=512
-            )
-        save_networks(path, generator, discriminator, source_format="latentedit")
-    return f"stylegan2:{path}"
 
 
 def latentedit(home: Path, *arguments: str) -> tuple[float, float]:
@@ -76,7 +48,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     threads = [] if args.threads is None else ["--threads", str(args.threads)]
     home = args.work / "home"
     for resolution in (int(r) for r in args.resolutions.split(",")):
-        backend = config_f(resolution, args.work)
+        backend = config_f_network(resolution, args.work, discriminator=True)
         positives = args.work / f"positives-{resolution}"
         if not positives.is_dir():
             latentedit(home, *threads, "generate", "--backend", backend, "--seeds", "0-29", "--out", str(positives))
