@@ -18,7 +18,7 @@ from latentedit.inversion import InversionOptions
 from latentedit.loaders import load_backend
 from latentedit.store import backend_dirname, edit_path, home
 from latentedit.studio.session import Studio, write_gif, write_result
-from tests.helpers import one_line_error, run
+from tests.helpers import one_line_error, photo_of_two_faces, run
 
 BACKEND = ("--backend", "random:32")
 
@@ -143,29 +143,10 @@ def test_a_larger_photo_is_taken_as_apply_takes_it(cli, tmp_path: Path, without_
     assert written.read_bytes() == (out / "big_edited.png").read_bytes()
 
 
-def two_faces(folder: Path) -> tuple[Path, Path, np.ndarray]:
-    """A 400x200 photo holding two rendered faces, each turned and scaled, and their landmarks file."""
-    from latentedit.faces.scenes import place_face, similarity
-    from latentedit.world.attributes import sample_attributes
-
-    halves = [
-        place_face(
-            sample_attributes(seed), similarity(scale, angle, (40.0, 45.0)), (200, 200), np.random.default_rng(seed)
-        )
-        for seed, scale, angle in ((3, 1.5, -8.0), (4, 1.3, 6.0))
-    ]
-    photo, marks = folder / "two.png", folder / "two.json"
-    pixels = np.concatenate([half.photo for half in halves], axis=1)
-    Image.fromarray(pixels).save(photo)
-    points = [halves[0].landmarks.tolist(), (halves[1].landmarks + [200, 0]).tolist()]
-    marks.write_text(json.dumps({photo.name: points}))
-    return photo, marks, pixels
-
-
 def test_one_face_of_a_photo_is_edited_and_pasted_back_as_apply_face_does(cli, tmp_path: Path) -> None:
     run(cli, "discover", "--method", "sefa", *BACKEND, "--name", "s0")
     studio = Studio.open(load_backend("random:32"), InversionOptions(steps=3))
-    photo, marks, pixels = two_faces(tmp_path)
+    photo, marks, pixels = photo_of_two_faces(tmp_path, (3, 4))
     every = studio.from_photo(photo, landmarks=marks)
     assert [face["face"] for face in every.describe()["faces"]] == [0, 1]
     second = studio.from_photo(photo, landmarks=marks, face=1)
@@ -174,7 +155,7 @@ def test_one_face_of_a_photo_is_edited_and_pasted_back_as_apply_face_does(cli, t
     faces = ("--landmarks", str(marks), "--face", "1")
     applied = run(cli, "apply", str(photo), "--dir", "s0=-3", *faces, "-o", "steps=3", *BACKEND, "--out", str(out))
     assert applied.exit_code == 0, applied.output
-    assert written.read_bytes() == (out / "two_edited.png").read_bytes()
+    assert written.read_bytes() == (out / "scene_edited.png").read_bytes()
     edited = np.asarray(Image.open(written))
     assert edited.shape == pixels.shape  # the whole photo
     assert np.array_equal(edited[:, :200], pixels[:, :200])  # face 0 untouched

@@ -12,7 +12,6 @@ PATH-photo.png (docs/img/studio*.png were made so).
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import socket
 import subprocess
@@ -27,7 +26,8 @@ import pytest
 from PIL import Image
 
 from benchmarks.studio_latency import CHROMIUM, CHROMIUM_FLAGS  # one place for the browser's settings
-from tests.helpers import run
+from latentedit.world.seeds import HELDOUT_SEED
+from tests.helpers import photo_of_two_faces, run
 
 STEPS = ("-o", "steps=40")  # the studio and `apply` invert with the same settings: one cache entry
 STRENGTH = -2.5
@@ -125,33 +125,12 @@ def pick(page, element_id: str, option: str) -> None:
     page.keyboard.press("Escape")
 
 
-def scene_with_landmarks(folder: Path) -> tuple[Path, Path, np.ndarray]:
-    """A 400x160 photo holding two rendered faces side by side, each larger and turned, and its
-    landmarks file."""
-    from latentedit.faces.scenes import place_face, similarity
-    from latentedit.world.attributes import sample_attributes
-    from latentedit.world.seeds import HELDOUT_SEED
-
-    halves = [
-        place_face(
-            sample_attributes(seed), similarity(1.6, angle, (40.0, 20.0)), (200, 160), np.random.default_rng(seed)
-        )
-        for seed, angle in ((HELDOUT_SEED + 3, -8.0), (HELDOUT_SEED + 4, 6.0))
-    ]
-    photo, marks = folder / "scene.png", folder / "marks.json"
-    pixels = np.concatenate([half.photo for half in halves], axis=1)
-    Image.fromarray(pixels).save(photo)
-    points = [halves[0].landmarks.tolist(), (halves[1].landmarks + [200, 0]).tolist()]
-    marks.write_text(json.dumps({photo.name: points}))
-    return photo, marks, pixels
-
-
 def test_edit_photos_in_the_browser_and_download_what_apply_writes(cli, studio: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     assert run(cli, "world", "render", "--n", "1", "--out", str(tmp_path / "face")).exit_code == 0
     (face,) = (tmp_path / "face").glob("*.png")  # the first held-out face, also the picker's first
-    scene, marks, scene_pixels = scene_with_landmarks(tmp_path)
+    scene, marks, scene_pixels = photo_of_two_faces(tmp_path, (HELDOUT_SEED + 3, HELDOUT_SEED + 4))
     screenshot = Path(os.environ.get("STUDIO_SCREENSHOT") or tmp_path / "studio.png")
     got = tmp_path / "downloads"
     got.mkdir()
