@@ -36,3 +36,11 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     """Largest absolute difference of two tensors of the same shape."""
     assert a.shape == b.shape
     return float((a - b).detach().abs().max())
+
+
+def assert_official_layout(net: torch.nn.Module, meta: dict[str, Any], state: dict[str, torch.Tensor]) -> None:
+    """`net` has the stored official state-dict keys (in order), shapes, buffers and parameters."""
+    assert list(net.state_dict()) == meta["state_keys"]
+    assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == {k: tuple(v.shape) for k, v in state.items()}
+    assert [k for k, _ in net.named_buffers()] == meta["buffers"]
+    assert [k for k, _ in net.named_parameters()] == meta["parameters"]

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from latentedit.nets import Discriminator, Generator
 from latentedit.nets.resample import setup_filter, transposed_conv2d, upfirdn2d
-from tests.net_fixtures import load_fixture, max_diff, single_thread  # noqa: F401 (autouse fixture)
+from tests.net_fixtures import assert_official_layout, load_fixture, max_diff, single_thread  # noqa: F401 (autouse fixture)
 
 TOL = 1e-4
 
@@ -55,10 +55,7 @@ DISCRIMINATORS = ["d16_resnet_c4", "d16_skip_c0"]
 def test_state_dict_layout_matches_official(name: str) -> None:
     meta, state, _ = load_fixture(name)
     net, _, _ = _load(name)
-    assert list(net.state_dict()) == meta["state_keys"]
-    assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == {k: tuple(v.shape) for k, v in state.items()}
-    assert [k for k, _ in net.named_buffers()] == meta["buffers"]
-    assert [k for k, _ in net.named_parameters()] == meta["parameters"]
+    assert_official_layout(net, meta, state)
 
 
 @pytest.mark.parametrize("name", GENERATORS)

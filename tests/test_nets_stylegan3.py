@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from latentedit.nets import StyleGAN3Generator, sg3_filters
 from latentedit.nets.sg3_filters import design_lowpass_filter, filtered_lrelu
 from latentedit.nets.stylegan3 import input_transform_matrix
-from tests.net_fixtures import load_fixture, max_diff, single_thread  # noqa: F401 (autouse fixture)
+from tests.net_fixtures import assert_official_layout, load_fixture, max_diff, single_thread  # noqa: F401 (autouse fixture)
 
 TOL = 1e-4
 NAMES = ["sg3t16_c3", "sg3r32"]
@@ -47,10 +47,7 @@ def _tiny(**kwargs: Any) -> StyleGAN3Generator:
 def test_state_dict_layout_matches_official(name: str) -> None:
     meta, state, _ = load_fixture(name)
     G, _, _ = _load(name)
-    assert list(G.state_dict()) == meta["state_keys"]
-    assert {k: tuple(v.shape) for k, v in G.state_dict().items()} == {k: tuple(v.shape) for k, v in state.items()}
-    assert [k for k, _ in G.named_buffers()] == meta["buffers"]
-    assert [k for k, _ in G.named_parameters()] == meta["parameters"]
+    assert_official_layout(G, meta, state)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -7,6 +7,15 @@ from typing import Any
 
 import torch
 
+from latentedit.nets.layers import FullyConnectedLayer
+
+
+def affine_map(affine: FullyConnectedLayer, gain: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight `[C, w_dim]`, bias `[C]`) with `gain * affine(w) = w @ weight.T + bias`: a style as a linear map."""
+    bias = affine.effective_bias()
+    assert bias is not None, "style affines have a bias"
+    return affine.effective_weight() * gain, bias * gain
+
 
 class StyleSpaceNetwork(torch.nn.Module):
     """A synthesis network whose layers each read one w through an affine map (their "style").

@@ -22,7 +22,7 @@ from latentedit.nets.layers import FullyConnectedLayer
 from latentedit.nets.mapping import MappingNetwork
 from latentedit.nets.modconv import modulated_conv2d
 from latentedit.nets.sg3_filters import design_lowpass_filter, filtered_lrelu
-from latentedit.nets.style_space import StyleSpaceNetwork
+from latentedit.nets.style_space import StyleSpaceNetwork, affine_map
 from latentedit.nets.synthesis import NOISE_MODES, NoiseMode
 
 INPUT_LAYER = "input"
@@ -146,9 +146,7 @@ class SynthesisInput(torch.nn.Module):
 
     def style_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(weight `[4, w_dim]`, bias `[4]`) with `style(w) = w @ weight.T + bias`."""
-        bias = self.affine.effective_bias()
-        assert bias is not None
-        return self.affine.effective_weight(), bias
+        return affine_map(self.affine)
 
 
 class SynthesisLayer(torch.nn.Module):
@@ -233,9 +231,7 @@ class SynthesisLayer(torch.nn.Module):
 
     def style_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(weight `[in_channels, w_dim]`, bias `[in_channels]`) with `style(w) = w @ weight.T + bias`."""
-        bias = self.affine.effective_bias()
-        assert bias is not None
-        return self.affine.effective_weight() * self.weight_gain, bias * self.weight_gain
+        return affine_map(self.affine, self.weight_gain)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, update_emas: bool = False) -> torch.Tensor:
         if update_emas:

@@ -19,7 +19,7 @@ from latentedit.nets import ops
 from latentedit.nets.layers import Conv2dLayer, FullyConnectedLayer
 from latentedit.nets.modconv import modulated_conv2d
 from latentedit.nets.resample import setup_filter, upsample2d
-from latentedit.nets.style_space import StyleSpaceNetwork
+from latentedit.nets.style_space import StyleSpaceNetwork, affine_map
 
 NoiseMode = Literal["const", "random", "none"]
 NOISE_MODES: tuple[str, ...] = ("const", "random", "none")
@@ -72,9 +72,7 @@ class SynthesisLayer(torch.nn.Module):
 
     def style_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(weight `[in_channels, w_dim]`, bias `[in_channels]`) with `style(w) = w @ weight.T + bias`."""
-        bias = self.affine.effective_bias()
-        assert bias is not None
-        return self.affine.effective_weight(), bias
+        return affine_map(self.affine)
 
     def _noise(self, x: torch.Tensor, noise_mode: str) -> torch.Tensor | None:
         if not self.use_noise or noise_mode == "none":
@@ -138,9 +136,7 @@ class ToRGBLayer(torch.nn.Module):
 
     def style_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(weight `[in_channels, w_dim]`, bias `[in_channels]`) with `style(w) = w @ weight.T + bias`."""
-        bias = self.affine.effective_bias()
-        assert bias is not None
-        return self.affine.effective_weight() * self.weight_gain, bias * self.weight_gain
+        return affine_map(self.affine, self.weight_gain)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, fused_modconv: bool | None = None) -> torch.Tensor:
         y = modulated_conv2d(x, self.weight, style, demodulate=False, fused=fused_modconv)
