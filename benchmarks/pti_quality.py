@@ -1,6 +1,6 @@
 """Pivotal tuning against the latent inversion alone, on held-out renders of the embedded world.
 
-Run: python -m benchmarks.pti_quality [--images 100] [--attribute smile] [--json PATH]
+Run: python -m benchmarks.pti_quality [--images 100] [--attribute smile] [-o pti_steps=100 ...] [--json PATH]
 (PTI's 350 steps take about 2 minutes per image on one loaded CPU core; ``--images`` fewer for
 a quick look). For each held-out render it inverts with the default settings (the pivot), then
 tunes the generator with the default `-o tune=pti` settings, and measures for both:
@@ -26,7 +26,8 @@ from latentedit.editing import Subject, render
 from latentedit.evaluate import score_deltas
 from latentedit.inversion import invert_arrays
 from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
-from latentedit.pti import tune
+from latentedit.options import parse_options
+from latentedit.pti import tune, tuning_settings
 from latentedit.world.attributes import ATTRIBUTES
 from latentedit.world.heldout import heldout_seeds
 
@@ -72,8 +73,12 @@ def measure(args) -> dict:
     request = DiscoverRequest(name=f"{args.attribute}-pti", attr=args.attribute)
     edit = InterFaceGAN().discover(backend, request, InterFaceGANOptions(samples=args.samples), no_progress)
     images, _, records = render_batch(heldout_seeds(args.images, RENDER_OFFSET))
-    options = InversionOptions(tune="pti", **({"pti_steps": args.pti_steps} if args.pti_steps else {}))
-    report: dict = {"images": args.images, "edit": f"interfacegan {args.attribute}, {args.samples} samples"}
+    options = parse_options(InversionOptions, ["tune=pti", *args.option])
+    report: dict = {
+        "images": args.images,
+        "edit": f"interfacegan {args.attribute}, {args.samples} samples",
+        "tuning": tuning_settings(options),
+    }
 
     (inversions, seconds) = common.timed(invert_arrays, backend, list(images), InversionOptions(), use_cache=False)
     latent = [Subject(f"render-{i}", inv.ws, inversion=inv) for i, inv in enumerate(inversions)]
@@ -105,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments.add_argument("--images", type=int, default=100, help="held-out renders (default 100)")
     arguments.add_argument("--attribute", default="smile", help="attribute of the edit (default smile)")
     arguments.add_argument("--samples", type=int, default=2000, help="InterFaceGAN's samples (default 2000)")
-    arguments.add_argument("--pti-steps", type=int, help="tuning steps (default: -o pti_steps's default)")
+    arguments.add_argument(
+        "-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="a tuning option, e.g. pti_steps=100"
+    )
     common.run(measure, arguments, argv)
 
 
