@@ -87,21 +87,25 @@ class FaceFinder:
 
         return self.landmarks is not None or self.detector is not None or bool(detectors_for(self.backend))
 
-    def faces(self, photo: Path, pixels: np.ndarray) -> list[tuple[float | None, np.ndarray]]:
-        """The photo's faces as (score or None, five points), most confident first; `NoFaceError` if none."""
+    def faces(
+        self, photo: Path, pixels: np.ndarray, template: str | None = None
+    ) -> list[tuple[float | None, np.ndarray, np.ndarray | None]]:
+        """The photo's faces as (score or None, five points, crop square or None), most confident
+        first; the square where the detector finds it for ``template``. `NoFaceError` if none."""
         from latentedit.faces.templates import as_landmarks
 
         if self.landmarks is not None:
             from latentedit.faces.landmarks import faces_for, read_landmarks_file
 
             given = faces_for(read_landmarks_file(self.landmarks), photo, self.landmarks)
-            return [(None, as_landmarks(points)) for points in given]
-        from latentedit.faces.detectors import detect, load_detector
+            return [(None, as_landmarks(points), None) for points in given]
+        from latentedit.faces.detectors import detect, detector_spec, load_detector
 
+        squares = detector_spec(self.detector, self.backend).template == template
         found = detect(load_detector(self.detector, self.backend), pixels)
         if not found:
             raise NoFaceError(f"No face found in {photo}; pass its landmarks with --landmarks FILE.json.")
-        return [(detection.score, detection.landmarks) for detection in found]
+        return [(detection.score, detection.landmarks, detection.quad if squares else None) for detection in found]
 
 
 @dataclass(frozen=True)
@@ -157,17 +161,17 @@ def align_photo(
     from latentedit.faces.templates import load_template
 
     chosen = load_template(template)
-    found = finder.faces(path, photo.pixels)
+    found = finder.faces(path, photo.pixels, chosen.name)
     if face is not None:
         if not 0 <= face < len(found):
             raise NoFaceError(f"--face {face}: {path} has {len(found)} face(s), numbered 0 to {len(found) - 1}.")
         picked = [(face, *found[face])]
     else:
-        picked = [(index, score, points) for index, (score, points) in enumerate(found)]
+        picked = [(index, *entry) for index, entry in enumerate(found)]
     faces = []
-    for index, score, points in picked:
-        _check_face(path, index, photo.pixels, points, chosen.quad(points), size)
-        faces.append(PhotoFace(index, score, align(photo.pixels, points, chosen, size)))
+    for index, score, points, quad in picked:
+        _check_face(path, index, photo.pixels, points, chosen.quad(points) if quad is None else quad, size)
+        faces.append(PhotoFace(index, score, align(photo.pixels, points, chosen, size, quad)))
     return AlignedPhoto(path, photo, faces)
 
 

@@ -13,8 +13,10 @@ import pytest
 from PIL import Image
 
 from latentedit.errors import UnsafePickleError
-from latentedit.faces.detectors import detect, detectors_for, load_detector
+from latentedit.faces.detectors import FaceDetectorSpec, detect, detectors_for, load_detector
+from latentedit.hookspecs import hookimpl
 from latentedit.photos import FaceFinder, open_photo
+from latentedit.plugins import register_plugin, unregister_plugin
 from tests.helpers import one_line_error, run
 
 FACES = Path(__file__).parent / "fixtures" / "faces"
@@ -103,3 +105,33 @@ def test_the_weights_reader_reads_what_joblib_writes(tmp_path) -> None:
     (tmp_path / "w.joblib").write_bytes(buffer.getvalue())
     read = read_joblib_arrays(tmp_path / "w.joblib")
     assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(read, arrays, strict=True))
+
+
+SQUARE = np.array([[10.0, 12.0], [10.0, 52.0], [50.0, 52.0], [50.0, 12.0]])
+
+
+def make_square_detector():
+    """A detector that also reports each face's crop square for the embedded template."""
+    return lambda photo: [(0.8, ASTRONAUT_MARKS * 0.3 + 10.0, SQUARE)]
+
+
+class SquareDetectorPlugin:
+    @hookimpl
+    def register_face_detectors(self, register) -> None:
+        register(
+            FaceDetectorSpec("squares", "Test.", "tests.test_faces_detectors:make_square_detector", template="embedded")
+        )
+
+
+def test_a_detectors_own_square_is_used_for_its_template_only(tmp_path) -> None:
+    Image.fromarray(np.full((80, 90, 3), 120, np.uint8)).save(tmp_path / "p.png")
+    register_plugin("squares", SquareDetectorPlugin())
+    try:
+        finder = FaceFinder(detector="squares")
+        (own,) = finder.faces(tmp_path / "p.png", np.zeros((80, 90, 3), np.uint8), "embedded")
+        (other,) = finder.faces(tmp_path / "p.png", np.zeros((80, 90, 3), np.uint8), "ffhq")
+        (face,) = open_photo(tmp_path / "p.png", "yes", 32, finder, "embedded").faces
+    finally:
+        unregister_plugin("squares")
+    assert np.array_equal(own[2], SQUARE) and other[2] is None
+    assert np.allclose(face.aligned.quad, SQUARE)  # the crop is the detector's square, not the template's fit

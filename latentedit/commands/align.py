@@ -55,11 +55,11 @@ def align_command(
         raise LatentEditError(f"Photos share the name {repeated[0]!r}; their crops would collide. Align them apart.")
     chosen = load_template(template)
     side = size or chosen.size
-    faces = _faces(photos, landmarks, detector, template)
+    faces = _faces(photos, landmarks, detector, chosen.name)
     results = []
     for photo, (pixels, found) in faces.items():
-        for index, (score, points) in enumerate(found):
-            aligned = align(pixels, points, chosen, side)
+        for index, (score, points, quad) in enumerate(found):
+            aligned = align(pixels, points, chosen, side, quad)
             crop_path = out_dir / f"{photo.stem}-face{index}.png"
             results.append((photo, index, score, aligned, crop_path, crop_path.with_suffix(".json")))
     for *_, crop_path, sidecar in results:
@@ -85,8 +85,9 @@ def align_command(
 def _faces(
     photos: list[Path], landmarks: Path | None, detector: str | None, template: str
 ) -> dict[Path, tuple[Any, list[Any]]]:
-    """Each photo's pixels and its faces as (score or None, five points), best first; without a
-    detector named, the one made for the template's world (``embedded``), else one for photographs."""
+    """Each photo's pixels and its faces as (score or None, five points, square or None), best
+    first; without a detector named, the one made for the template's world (``embedded``), else one
+    for photographs."""
     from latentedit.faces.photo import read_photo
     from latentedit.photos import FaceFinder
 
@@ -94,5 +95,5 @@ def _faces(
     faces: dict[Path, tuple[Any, list[Any]]] = {}
     for photo in photos:
         pixels = read_photo(photo)
-        faces[photo] = (pixels, finder.faces(photo, pixels))
+        faces[photo] = (pixels, finder.faces(photo, pixels, template))
     return faces

@@ -77,14 +77,21 @@ def scale_shift(scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.nda
     return np.array([[scale, 0.0, shift[0]], [0.0, scale, shift[1]], [0.0, 0.0, 1.0]])
 
 
-def align(photo: np.ndarray, landmarks: np.ndarray, template: Template = FFHQ, size: int | None = None) -> AlignedFace:
+def align(
+    photo: np.ndarray,
+    landmarks: np.ndarray,
+    template: Template = FFHQ,
+    size: int | None = None,
+    quad: np.ndarray | None = None,
+) -> AlignedFace:
     """Crop the face with ``landmarks`` (five points, photo pixels) out of ``photo`` (uint8
-    [H, W, 3]) as the ``template`` places faces, at ``size`` x ``size`` pixels (default: the template's)."""
+    [H, W, 3]) as the ``template`` places faces, at ``size`` x ``size`` pixels (default: the
+    template's); ``quad``: the crop's square where a detector found it for this template."""
     size = size or template.size
     if size < 8:
         raise FaceError(f"Crop size {size} is too small; give at least 8 pixels.")
     landmarks = as_landmarks(landmarks)
-    quad = template.quad(landmarks)
+    quad = template.quad(landmarks) if quad is None else np.asarray(quad, dtype=np.float64)
     transform = quad_transform(quad, size)
     side = float(np.hypot(*(quad[3] - quad[0])))
     if not side > 0.0:

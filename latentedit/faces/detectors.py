@@ -20,8 +20,9 @@ from latentedit.faces import FaceError
 if TYPE_CHECKING:
     import numpy as np
 
-DetectorFn = Callable[["np.ndarray"], Sequence[tuple[float, Any]]]
-"""uint8 RGB photo [H, W, 3] -> ``[(score, five (x, y) points), ...]`` in any order."""
+DetectorFn = Callable[["np.ndarray"], Sequence[tuple[Any, ...]]]
+"""uint8 RGB photo [H, W, 3] -> ``[(score, five (x, y) points), ...]`` in any order; a detector
+with a ``template`` adds each face's crop square: ``(score, points, quad)``."""
 
 INSTALL_HINT = "pip install 'latentedit[faces]' (the MTCNN detector)"
 """How to get a detector for photographs of people."""
@@ -42,13 +43,19 @@ class FaceDetectorSpec:
     summary: str
     factory: str
     backends: tuple[str, ...] = ()
+    template: str = ""
+    """A template whose crop square the detector finds itself and reports with each face (the
+    embedded world's finder: ``embedded``); aligning with that template uses it rather than the
+    square the template fits to the five points."""
 
 
 class Detection(NamedTuple):
-    """One face found: the detector's score and five landmarks (float64 [5, 2], photo pixels)."""
+    """One face found: the detector's score, five landmarks (float64 [5, 2], photo pixels) and,
+    from a detector with a template, the crop's square (float64 [4, 2], `quad` order)."""
 
     score: float
     landmarks: np.ndarray
+    quad: np.ndarray | None = None
 
 
 def detectors_for(backend: str | None = None) -> list[str]:
@@ -63,10 +70,9 @@ def detectors_for(backend: str | None = None) -> list[str]:
     return own or [spec.name for spec in specs if not spec.backends]
 
 
-def load_detector(name: str | None = None, backend: str | None = None) -> DetectorFn:
+def detector_spec(name: str | None = None, backend: str | None = None) -> FaceDetectorSpec:
     """The detector registered as ``name`` (None: the first of `detectors_for` ``backend``), or a
     one-line error that says how to get one."""
-    from latentedit.lazy import resolve
     from latentedit.plugins import get_plugins
 
     if name is None:
@@ -74,7 +80,14 @@ def load_detector(name: str | None = None, backend: str | None = None) -> Detect
         if not eligible:
             raise FaceError(NO_DETECTOR)
         name = eligible[0]
-    return _build(resolve(get_plugins().face_detectors.get(name).factory))
+    return get_plugins().face_detectors.get(name)
+
+
+def load_detector(name: str | None = None, backend: str | None = None) -> DetectorFn:
+    """The callable of `detector_spec` ``(name, backend)``, built once per process."""
+    from latentedit.lazy import resolve
+
+    return _build(resolve(detector_spec(name, backend).factory))
 
 
 @lru_cache(maxsize=4)
@@ -85,7 +98,12 @@ def _build(factory: Callable[[], DetectorFn]) -> DetectorFn:
 
 def detect(detector: DetectorFn, photo: np.ndarray) -> list[Detection]:
     """Run ``detector`` on ``photo``; its faces ranked by score, highest first."""
+    import numpy as np
+
     from latentedit.faces.templates import as_landmarks
 
-    found = [Detection(float(score), as_landmarks(points)) for score, points in detector(photo)]
+    found = [
+        Detection(float(score), as_landmarks(points), np.asarray(quad[0], dtype=np.float64) if quad else None)
+        for score, points, *quad in detector(photo)
+    ]
     return sorted(found, key=lambda detection: -detection.score)

@@ -32,6 +32,7 @@ from latentedit.faces.scenes import noise_photo, paint_face, similarity
 from latentedit.faces.templates import rendered_landmarks
 from latentedit.world.landmarks import (
     CROP_SCALE,
+    FRAME_POINTS,
     LOCATOR_SIDE,
     STRIDE,
     FinderNetworks,
@@ -82,7 +83,8 @@ def _jitter(rng: np.random.Generator, wide: bool) -> tuple[float, float, float, 
 
 
 def pointer_data(recipe: Recipe, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Crops [N, 3, 64, 64] and their landmarks [N, 5, 2] in crop units."""
+    """Crops [N, 3, 64, 64] and their points [N, 7, 2] in crop units: the five landmarks, then the
+    render frame's `FRAME_POINTS`."""
     crops, targets = [], []
     for index in range(recipe.renders):
         rgb, points = _render(recipe.first_seed + index)
@@ -91,7 +93,8 @@ def pointer_data(recipe: Recipe, rng: np.random.Generator) -> tuple[torch.Tensor
         photo_side = int(side * 2.2)
         frame = _centred_frame(side, degrees, (photo_side / 2.0, photo_side / 2.0))
         photo = paint_face(noise_photo((photo_side, photo_side), rng), rgb, frame, DETAIL)
-        landmarks = torch.tensor(apply_affine(frame, points))
+        frame_points = np.array(FRAME_POINTS) * FRAME
+        landmarks = torch.tensor(apply_affine(frame, np.concatenate([points, frame_points])))
         centre = torch.tensor(apply_affine(frame, np.array([[FRAME / 2.0, FRAME / 2.0]])))[0]
         jitters = [_jitter(rng, wide=k % 2 == 0) for k in range(recipe.crops_per_render)]
         centres = torch.stack([centre + side * torch.tensor([dx, dy], dtype=torch.float64) for dx, dy, _, _ in jitters])
@@ -205,7 +208,7 @@ def train(recipe: Recipe, out: Path, parts: tuple[str, ...] = PARTS, start: Path
     both to ``out``; returns what was measured. Each part has its own random streams (seeded by the
     recipe's seed and the part), so training them in one run or apart gives the same weights."""
     from latentedit.world.landmarks import Locator, Pointer
-    from latentedit.world.weights import load_module, save_module
+    from latentedit.world.weights import save_module
 
     networks = FinderNetworks(recipe.locator_width, recipe.pointer_width)
     info: dict[str, Any] = {"recipe": asdict(recipe)}
@@ -225,9 +228,13 @@ def train(recipe: Recipe, out: Path, parts: tuple[str, ...] = PARTS, start: Path
         print(f"{part} data: {len(data[0])} ({time.time() - started:.0f} s)", flush=True)
         info[f"{part}_loss"] = fit(getattr(networks, part), data, loss_fn, steps, recipe, generator, part)
     if start is not None:  # read only now, so the other part may still be training when this run starts
-        earlier = load_module(start, FinderNetworks, "landmarks")
-        for part in set(PARTS) - set(parts):
-            setattr(networks, part, getattr(earlier, part))
+        from safetensors.torch import load_file
+
+        earlier = load_file(str(start))
+        for part in sorted(set(PARTS) - set(parts)):
+            prefix = f"{part}."
+            state = {key[len(prefix) :]: value.float() for key, value in earlier.items() if key.startswith(prefix)}
+            getattr(networks, part).load_state_dict(state)
         recorded = json.loads(_info(start))
         info |= {key: value for key, value in recorded.items() if key.split("_")[0] not in parts and key != "recipe"}
     save_module(out, networks.eval(), "landmarks", info | {"seconds": round(time.time() - started)})

@@ -29,6 +29,9 @@ POINTER_SIDE = 64
 CROP_SCALE = 1.25
 """A pointer crop's side over the face's frame side."""
 REFINEMENTS = 2
+FRAME_POINTS = ((0.25, 0.5), (0.75, 0.5))
+"""Two points of the render's frame (unit coordinates) the pointer finds besides the landmarks."""
+POINTS = 5 + len(FRAME_POINTS)
 MIN_SCORE = 0.3
 """Locator peaks below this are not faces."""
 
@@ -60,10 +63,11 @@ class Locator(nn.Module):
 
 
 class Pointer(nn.Module):
-    """Crop [N, 3, 64, 64] in [-1, 1] -> the five landmarks [N, 5, 2] in crop units ([0, 1] across):
-    a heat map per landmark on a 16 x 16 grid, read out as its softmax's expected position
-    (integral regression, Sun et al. 2018), which is sub-pixel where a fully connected read-out
-    is not. Dilated convolutions give each cell a view of 63 px, the whole crop."""
+    """Crop [N, 3, 64, 64] in [-1, 1] -> ``POINTS`` points [N, 7, 2] in crop units ([0, 1] across):
+    the five landmarks, then two points of the render's frame (`FRAME_POINTS`), which say where the
+    crop the generator was trained on lies better than five landmarks can. A heat map per point on
+    a 16 x 16 grid, read out as its softmax's expected position (integral regression, Sun et al.
+    2018), sub-pixel on a coarse grid. Dilated convolutions give each cell a view of 63 px."""
 
     def __init__(self, width: int = 32) -> None:
         super().__init__()
@@ -75,7 +79,7 @@ class Pointer(nn.Module):
             _conv(width, width, dilation=2),
             _conv(width, width, dilation=4),
         )
-        self.head = nn.Conv2d(width, 5, 1)
+        self.head = nn.Conv2d(width, POINTS, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         heat = self.head(self.body(x))
@@ -126,22 +130,6 @@ def sample_crops(image: torch.Tensor, frames: torch.Tensor, side: int = POINTER_
     return F.avg_pool2d(crops, 2) if shrink else crops
 
 
-def template_frames(landmarks: torch.Tensor, unit_points: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Centres [N, 2], sides [N] and angles [N] of the embedded template's frames for faces with
-    ``landmarks`` [N, 5, 2]: the least-squares similarity from the template's ``unit_points``
-    [5, 2] (unit frame coordinates) onto the landmarks (Umeyama 1991, in closed form for 2-D)."""
-    source = unit_points - unit_points.mean(0)
-    target = landmarks - landmarks.mean(1, keepdim=True)
-    dot = (source * target).sum((1, 2))
-    cross = (source[:, 0] * target[..., 1] - source[:, 1] * target[..., 0]).sum(1)
-    scale = torch.hypot(dot, cross) / (source**2).sum()
-    angle = torch.atan2(cross, dot)
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    offset = 0.5 - unit_points.mean(0)  # the frame's centre from the points' mean, in frame units
-    turned = torch.stack([cos * offset[0] - sin * offset[1], sin * offset[0] + cos * offset[1]], 1)
-    return landmarks.mean(1) + scale[:, None] * turned, scale, angle
-
-
 class FinderNetworks(nn.Module):
     """Both networks, saved as one file."""
 
@@ -153,20 +141,23 @@ class FinderNetworks(nn.Module):
 
 
 class WorldLandmarks:
-    """The finder; call it with a uint8 RGB photo [H, W, 3] for ``[(score, five points), ...]``."""
+    """The finder; call it with a uint8 RGB photo [H, W, 3] for ``[(score, five points, quad), ...]``:
+    ``quad`` is the render's frame in the photo (top-left, bottom-left, bottom-right, top-right),
+    the crop of the ``embedded`` template."""
 
-    def __init__(self, networks: FinderNetworks, unit_points: np.ndarray) -> None:
+    def __init__(self, networks: FinderNetworks) -> None:
         self.locator, self.pointer = networks.locator.eval(), networks.pointer.eval()
-        self.unit_points = torch.tensor(unit_points, dtype=torch.float64)
 
     @torch.no_grad()
-    def __call__(self, photo: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    def __call__(self, photo: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray]]:
         image = to_input(photo)
         scores, centres, sides = self.locate(image)
         if not len(scores):
             return []
-        points = self.point(image, centres, sides)
-        return [(float(score), face.numpy()) for score, face in zip(scores, points, strict=True)]
+        points, frames = self.point(image, centres, sides)
+        corners = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]], dtype=frames.dtype)
+        quads = corners @ frames[:, :, :2].transpose(1, 2) + frames[:, None, :, 2]
+        return [(float(s), p.numpy(), q.numpy()) for s, p, q in zip(scores, points, quads, strict=True)]
 
     def locate(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Scores [N], centres [N, 2] and frame sides [N] (photo pixels) of the faces the locator marks."""
@@ -185,22 +176,39 @@ class WorldLandmarks:
                 kept.append(index)
         return heat[ys, xs][kept], centres[kept], sides[kept]
 
-    def point(self, image: torch.Tensor, centres: torch.Tensor, sides: torch.Tensor) -> torch.Tensor:
-        """Landmarks [N, 5, 2] (photo pixels) of the faces around ``centres``: one pass on upright
-        crops, then ``REFINEMENTS`` passes on crops the landmarks found so far align."""
+    def point(self, image: torch.Tensor, centres: torch.Tensor, sides: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Landmarks [N, 5, 2] and frames [N, 2, 3] (unit frame -> photo pixels) of the faces around
+        ``centres``: one pass on upright crops, then ``REFINEMENTS`` passes on the crops the frame
+        found so far turns upright and centres."""
         angles = torch.zeros_like(sides)
         for _ in range(REFINEMENTS + 1):
-            frames = crop_frames(centres, sides * CROP_SCALE, angles)
-            units = self.pointer(sample_crops(image, frames)).double()
-            landmarks = units @ frames[:, :, :2].transpose(1, 2) + frames[:, None, :, 2]
-            centres, sides, angles = template_frames(landmarks, self.unit_points)
-        return landmarks
+            crops = crop_frames(centres, sides * CROP_SCALE, angles)
+            units = self.pointer(sample_crops(image, crops)).double()
+            points = units @ crops[:, :, :2].transpose(1, 2) + crops[:, None, :, 2]
+            frames = frame_from_points(points[:, 5:])
+            centres = frames[:, :, 2] + frames[:, :, :2] @ torch.full((2,), 0.5, dtype=frames.dtype)
+            sides = torch.linalg.det(frames[:, :, :2]).abs().sqrt()
+            angles = torch.atan2(frames[:, 1, 0], frames[:, 0, 0])
+        return points[:, :5], frames
+
+
+def frame_from_points(found: torch.Tensor) -> torch.Tensor:
+    """[N, 2, 3] affines from unit frame coordinates to photo pixels: the similarity that puts
+    `FRAME_POINTS` on the two ``found`` points [N, 2, 2]."""
+    (u0, v0), (u1, v1) = FRAME_POINTS
+    span = torch.tensor([u1 - u0, v1 - v0], dtype=found.dtype)
+    delta = found[:, 1] - found[:, 0]
+    norm = (span**2).sum()
+    cos = (delta @ span) / norm
+    sin = (span[0] * delta[:, 1] - span[1] * delta[:, 0]) / norm
+    linear = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
+    shift = found[:, 0] - linear @ torch.tensor([u0, v0], dtype=found.dtype)
+    return torch.cat([linear, shift[..., None]], -1)
 
 
 def make_detector() -> WorldLandmarks:
     """The detector factory the embedded world's plugin registers."""
-    from latentedit.faces.templates import embedded_template
     from latentedit.world.weights import load_module, weights_path
 
     networks = load_module(weights_path(LANDMARKS_FILE), FinderNetworks, "landmarks")
-    return WorldLandmarks(networks, embedded_template().points)  # type: ignore[arg-type]
+    return WorldLandmarks(networks)  # type: ignore[arg-type]

@@ -57,5 +57,6 @@ def register_face_detectors(register: Callable[[FaceDetectorSpec], None]) -> Non
             "The embedded world's face finder: two small networks trained on renders (exact landmarks).",
             "latentedit.world.landmarks:make_detector",
             backends=("embedded",),
+            template="embedded",
         )
     )
