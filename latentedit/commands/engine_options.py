@@ -20,7 +20,7 @@ EngineOpt = Annotated[
     str,
     typer.Option(
         "--engine",
-        help="local (this process) or ray (Ray Data workers, one backend each; pip install 'latentedit[ray]'; "
+        help="local (this process) or ray (Ray Data workers, one backend each; pip install 'latentedit\\[ray]'; "
         "docs/scale.md). Both write the same bytes.",
         rich_help_panel=ENGINE,
     ),
