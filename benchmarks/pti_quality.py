@@ -1,13 +1,13 @@
 """Pivotal tuning against the latent inversion alone, on held-out renders of the embedded world.
 
 Run: python -m benchmarks.pti_quality [--images 100] [--attribute smile] [-o pti_steps=100 ...] [--json PATH]
-(PTI's 350 steps take about 2 minutes per image on one loaded CPU core; ``--images`` fewer for
-a quick look). For each held-out render it inverts with the default settings (the pivot), then
+(PTI's 350 steps took 3-8 minutes per image on one core of a loaded 2-core machine; ``--images``
+fewer for a quick look). For each held-out render it inverts with the default settings (the pivot), then
 tunes the generator with the default `-o tune=pti` settings, and measures for both:
 PSNR, the binary-attribute same-side rate (scorer on the reconstruction vs the renderer's
 truth), the re-scored change of a strength-3 InterFaceGAN edit of ``--attribute`` (fraction of the
-attribute's range; the bar: PTI weakens it by at most 0.05), time per image, and the process's
-peak resident memory after each phase.
+attribute's range; the bar: PTI weakens it by at most 0.05; and how far the edit moves a code, in
+W+ norm), time per image, and the process's peak resident memory after each phase.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 from benchmarks import common
 from latentedit import load_backend
 from latentedit.api import DiscoverRequest, InversionOptions, from_uint8, no_progress, scorer_for
-from latentedit.editing import Subject, render
+from latentedit.editing import Subject, apply_edits, render
 from latentedit.evaluate import score_deltas
 from latentedit.inversion import invert_arrays
 from latentedit.methods.interfacegan import InterFaceGAN, InterFaceGANOptions
@@ -72,13 +72,18 @@ def measure(args) -> dict:
     scorer = scorer_for(backend)
     request = DiscoverRequest(name=f"{args.attribute}-pti", attr=args.attribute)
     edit = InterFaceGAN().discover(backend, request, InterFaceGANOptions(samples=args.samples), no_progress)
+    with torch.inference_mode():
+        ws = backend.mapping(backend.z_for_seeds([0]))
+        moved = apply_edits(backend, ws, [(edit, EDIT_STRENGTH)]) - ws
     images, _, records = render_batch(heldout_seeds(args.images, RENDER_OFFSET))
     options = parse_options(InversionOptions, ["tune=pti", *args.option])
     report: dict = {
         "images": args.images,
         "edit": f"interfacegan {args.attribute}, {args.samples} samples",
         "tuning": tuning_settings(options),
+        "edit_displacement_wplus_norm": float(moved.norm()),
     }
+    common.emit({"edit_displacement_wplus_norm": report["edit_displacement_wplus_norm"]})
 
     (inversions, seconds) = common.timed(invert_arrays, backend, list(images), InversionOptions(), use_cache=False)
     latent = [Subject(f"render-{i}", inv.ws, inversion=inv) for i, inv in enumerate(inversions)]
