@@ -6,11 +6,15 @@ prints them all: the auto-labelled IoUs (bar >= 0.5 for eyes, mouth, hair) and, 
 regions, the locality sweep (bar: sequential has lower Out-MSE than simultaneous at equal In-MSE,
 and Out/In <= 0.2 at the default settings). A region whose IoU is under the bar is still
 measured, with the clusters that overlap its part best (`min_iou=0`), and the report says so.
-About 2 minutes on one core.
+It also times the discover (auto-labelled catalog) and a local edit of one image with the
+catalog on disk (bar: under 1 s): load the edit file, map target and reference, query,
+synthesise; median and range over 20 edits. About 2 minutes on one core.
 """
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,17 +48,46 @@ def transfer_picture(backend, catalog, path: Path, count: int = 6) -> None:
     save_png(grid(tiles, columns=count, pad=2), path, force=True)
 
 
+def local_edit_times(backend, catalog, path: Path, edits: int = 20) -> dict:
+    """Milliseconds of one local edit with the catalog on disk: load it, map a target and a
+    reference, query the eyes region, synthesise (median, min and max over `edits`)."""
+    import torch
+
+    import latentedit
+    from latentedit.edits import Edit
+    from latentedit.inversion import synthesize
+
+    catalog.save(path, force=True)
+    labels = catalog.params["labels"]
+    region = "eyes" if "eyes" in labels else next(iter(labels))
+    times = []
+    for seed in range(edits):
+        with torch.inference_mode():
+            started = time.perf_counter()
+            loaded = Edit.load(path)
+            ws = backend.mapping(backend.z_for_seeds([2 * seed]))
+            reference = backend.mapping(backend.z_for_seeds([2 * seed + 1]))
+            synthesize(backend, latentedit.apply_edit(backend, ws, loaded, 1.0, reference=reference, region=region))
+            times.append((time.perf_counter() - started) * 1000)
+    return {"median": round(statistics.median(times), 1), "min": round(min(times), 1), "max": round(max(times), 1)}
+
+
 def measure(args) -> dict:
     """The catalog's IoUs and each region's locality sweep, printed as JSON lines when measured."""
     backend = load_backend(args.backend)
     chosen = {key: value for key, value in (("layer", args.layer), ("k", args.k)) if value is not None}
     options = LocalStyleOptions(auto_label=True, min_iou=0.0, **chosen)
     options.validate()
-    catalog = LocalStyle().discover(backend, DiscoverRequest("parts"), options, no_progress)
+    catalog, discover_seconds = common.timed(
+        LocalStyle().discover, backend, DiscoverRequest("parts"), options, no_progress
+    )
     if args.picture:
         transfer_picture(backend, catalog, args.picture)
     report: dict = {"backend": backend.name, "layer": catalog.params["layer"], "k": catalog.params["k"], "regions": {}}
     args.work.mkdir(parents=True, exist_ok=True)
+    report["discover_seconds"] = round(discover_seconds, 1)
+    report["local_edit_ms"] = local_edit_times(backend, catalog, args.work / "parts.safetensors")
+    common.emit({"discover_seconds": report["discover_seconds"], "local_edit_ms": report["local_edit_ms"]})
     for region in REGIONS:
         iou = catalog.metrics.get(f"iou_{region}", 0.0)
         row: dict = {"iou": iou, "iou>=0.5": iou >= IOU_BAR, "clusters": catalog.params["labels"].get(region)}
