@@ -104,8 +104,8 @@ def apply(
     NAME_sweep.png and NAME_sweep.gif. A photo that is not a crop at the generator's size has its
     faces aligned, edited and pasted back: NAME_edited.png is the whole photo (--crop-only: the
     edited crop, NAME-faceN_edited.png where the photo has several faces). Options (-o) are
-    inversion settings (e.g. steps=500; tune=pti for pivotal tuning; `latentedit methods
-    --inversion` lists them) or the edit method's apply settings (local style: mode, epsilon,
+    inversion settings (e.g. steps=500; tune=pti for pivotal tuning; `methods --inversion`
+    lists them) or the edit method's apply settings (local style: mode, epsilon,
     rho). The methods of the installed plugins add their own inputs ("Method inputs").
     StyleGAN3 backends draw the results moved or turned with --translate/--rotate, and a sweep can
     animate the move alongside the edit (--sweep-translate/--sweep-rotate: the last frame's).

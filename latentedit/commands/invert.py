@@ -52,7 +52,7 @@ def invert_command(
 
     Options (-o KEY=VALUE): steps, lr, perceptual, noise, noise_lr, noise_regularize, batch, domain;
     tune=pti adds pivotal tuning (the generator fine-tuned on each image around its code) with
-    its pti_* options; `latentedit methods --inversion` lists every option with its default.
+    its pti_* options; the `methods --inversion` command lists every option with its default.
     Editing the same image later reuses the cached inversion (and tuned weights). A photo that is not a crop at the
     generator's size has its faces aligned first: one code per face, with its transform from crop
     to photo pixels in the file's metadata ("faces") and in --json.
