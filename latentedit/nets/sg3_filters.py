@@ -190,27 +190,14 @@ def filtered_lrelu(
     gigabytes at once).
     """
     per_channel = x.shape[0] * x.shape[2] * x.shape[3] * up * up
-    group = max(1, CHUNK_ELEMENTS // per_channel)
-    if group < x.shape[1]:
-        return torch.cat(
-            [
-                _filtered_lrelu(
-                    x[:, i : i + group],
-                    fu,
-                    fd,
-                    None if b is None else b[i : i + group],
-                    up,
-                    down,
-                    padding,
-                    gain,
-                    slope,
-                    clamp,
-                )
-                for i in range(0, x.shape[1], group)
-            ],
-            dim=1,
+    group = min(x.shape[1], max(1, CHUNK_ELEMENTS // per_channel))
+    pieces = [
+        _filtered_lrelu(
+            x[:, i : i + group], fu, fd, None if b is None else b[i : i + group], up, down, padding, gain, slope, clamp
         )
-    return _filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp)
+        for i in range(0, x.shape[1], group)
+    ]
+    return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
 
 
 def _filtered_lrelu(
