@@ -268,7 +268,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = common.parser(__doc__, work="runs/photo-pipeline")
     parser.add_argument("--networks", type=int, nargs="+", default=[256, 1024], help="network sizes (px)")
     parser.add_argument("--steps", type=int, default=20, help="inversion steps (default 20)")
-    parser.add_argument("--pti-steps", type=int, default=350, help="pivotal tuning steps (default 350, PTI's; 0: none)")
+    parser.add_argument(
+        "--pti-steps", type=int, default=100, help="pivotal tuning steps (default 100, as -o tune=pti; 0: none)"
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--photo-size", type=int, nargs=2, default=[4032, 3024], metavar=("W", "H"))
     parser.add_argument("--face-side", type=float, default=1200.0, help="the face's FFHQ square in the photo (px)")

@@ -51,13 +51,17 @@ class InversionOptions:
         "After the inversion: none, or pti (pivotal tuning, Roich et al. 2021: the generator's weights are "
         "fine-tuned on the image around its code; cached per image). The pti_* options set it up.",
     )
-    pti_steps: int = option(350, "Pivotal tuning steps (PTI's code: 350).")
+    pti_steps: int = option(
+        100, "Pivotal tuning steps (PTI's code: 350, which weakens edits here by 0.10; docs/faces.md)."
+    )
     pti_lr: float = option(3e-4, "Adam learning rate of pivotal tuning (PTI: 3e-4).")
     pti_l2: float = option(1.0, "Weight of the pixel L2 loss of pivotal tuning (PTI: 1).")
     pti_perceptual: float = option(
         1.0, "Weight of the perceptual loss of pivotal tuning (PTI: LPIPS, 1; here the discriminator-feature loss)."
     )
-    pti_regularize: float = option(0.1, "Weight of PTI's locality regulariser (PTI: 0.1; 0: off).")
+    pti_regularize: float = option(
+        1.0, "Weight of PTI's locality regulariser (PTI: 0.1; 1 here keeps edits stronger; 0: off)."
+    )
     pti_alpha: float = option(
         30.0, "How far from the pivot the regulariser's codes lie (PTI: 30), as the norm of the whole W+ difference."
     )

@@ -2,7 +2,8 @@
 weights are fine-tuned on that one image around its code (the pivot), so the pivot reproduces
 the face and edits around it stay valid.
 
-Loss per step (the paper's eqs. 1-4, the authors' defaults in `InversionOptions`):
+Loss per step (the paper's eqs. 1-4; `InversionOptions` holds the authors' defaults, except fewer steps
+and a stronger regulariser, which keep edits at their strength here: docs/faces.md):
 ``pti_l2 · L2(G(w_p; θ), x) + pti_perceptual · P(G(w_p; θ), x) + pti_regularize · L_R``, where the
 locality regulariser ``L_R = L2(G(w_r; θ), G(w_r; θ₀)) + P(G(w_r; θ), G(w_r; θ₀))`` keeps the tuned
 generator equal to the original at codes ``w_r = w_p + α (w_z − w_p) / ‖w_z − w_p‖`` drawn at
@@ -175,13 +176,11 @@ def _locality(backend, pivot, draw, samples, options: InversionOptions, use_perc
         norms = towards.flatten(1).norm(dim=1).clamp(min=1e-8).view(-1, 1, 1)
         codes = pivot + options.pti_alpha * towards / norms
         before = backend.synthesize(codes)
+        kept = perceptual_features(backend, before) if use_perceptual else []  # no graph: half the memory
     after = draw(codes)
     loss = F.mse_loss(after, before)
     if use_perceptual:
-        both = perceptual_features(backend, torch.cat([after, before]))
-        made = [feature[: len(codes)] for feature in both]
-        kept = [feature[len(codes) :].detach() for feature in both]
-        loss = loss + perceptual_distance(made, kept).mean()
+        loss = loss + perceptual_distance(perceptual_features(backend, after), kept).mean()
     return loss
 
 

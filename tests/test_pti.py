@@ -131,8 +131,10 @@ def test_an_unknown_tuning_is_one_line(cli, tmp_path, face) -> None:
     assert "tune='hyperstyle': expected one of none, pti" in one_line_error(result)
 
 
-def test_methods_lists_the_tuning_options_with_the_papers_defaults(cli) -> None:
+def test_methods_lists_the_tuning_options_and_where_they_leave_the_papers(cli) -> None:
     result = run(cli, "methods", "--inversion", "--json")
-    defaults = {row["name"]: row["default"] for row in json.loads(result.stdout)}
-    assert defaults["tune"] == "none" and defaults["pti_steps"] == "350" and defaults["pti_lr"] == "0.0003"
-    assert defaults["pti_alpha"] == "30.0" and defaults["pti_regularize"] == "0.1"
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    defaults = {name: row["default"] for name, row in rows.items()}
+    assert defaults["tune"] == "none" and defaults["pti_lr"] == "0.0003" and defaults["pti_alpha"] == "30.0"
+    assert defaults["pti_steps"] == "100" and "PTI's code: 350" in rows["pti_steps"]["help"]
+    assert defaults["pti_regularize"] == "1.0" and "PTI: 0.1" in rows["pti_regularize"]["help"]
