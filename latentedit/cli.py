@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import os
 import sys
 import traceback
@@ -131,9 +132,33 @@ def _bug(exc: Exception) -> NoReturn:
     raise typer.Exit(1) from None
 
 
+def flowing(text: str | None) -> str | None:
+    """`text` with each paragraph on one line. Typer's rich help keeps a docstring's line breaks,
+    which leave ragged half-lines on a terminal narrower than the source; a paragraph that starts
+    with click's ``\\b`` keeps its lines."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(part if part.startswith("\b") else " ".join(part.split()) for part in paragraphs)
+
+
+def _flow_help(command: Any) -> None:
+    """Flow the help of `command` and, for a group, of every command under it."""
+    command.help = flowing(command.help)
+    for sub in getattr(command, "commands", {}).values():
+        _flow_help(sub)
+
+
 class ErrorHandlingGroup(TyperGroup):
     """Turns usage errors, library errors and a user's OS errors into one line + exit code, for
-    every (sub)command: parsing happens in `make_context`, running in `invoke`."""
+    every (sub)command: parsing happens in `make_context`, running in `invoke`. Also flows each
+    command's help text to the terminal's width (`flowing`)."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _flow_help(command)
+        return command
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
         from latentedit.console import reset_consoles
