@@ -155,7 +155,10 @@ def align_photo(
 
     Refused, in one line: no face, a face number that does not exist, a face whose landmarks lie
     outside the photo (cut off by the border), a face too small for ``size`` (see `MAX_UPSCALE`).
-    Where the crop's square reaches past the photo, the alignment pads it (docs/faces.md).
+    Of several faces, one that cannot be aligned is skipped with a warning line (a detector's
+    faint find in the background must not stop the edit of the face in front); the photo is
+    refused only when none can. Where the crop's square reaches past the photo, the alignment
+    pads it (docs/faces.md).
     """
     from latentedit.faces.align import align
     from latentedit.faces.templates import load_template
@@ -168,10 +171,18 @@ def align_photo(
         picked = [(face, *found[face])]
     else:
         picked = [(index, *entry) for index, entry in enumerate(found)]
-    faces = []
+    faces, refused = [], []
     for index, score, points, quad in picked:
-        _check_face(path, index, photo.pixels, points, chosen.quad(points) if quad is None else quad, size)
+        try:
+            _check_face(path, index, photo.pixels, points, chosen.quad(points) if quad is None else quad, size)
+        except FaceError as exc:
+            refused.append(exc)
+            continue
         faces.append(PhotoFace(index, score, align(photo.pixels, points, chosen, size, quad)))
+    if not faces:
+        raise refused[0]
+    for exc in refused:
+        warnings.warn(LatentEditWarning(f"{exc} Skipped; the other faces are edited."), stacklevel=2)
     return AlignedPhoto(path, photo, faces)
 
 

@@ -179,6 +179,22 @@ def test_faces_that_cannot_be_edited_are_one_line(cli, tmp_path, scene, edit) ->
     assert not (tmp_path / "o").exists()
 
 
+def test_a_face_too_small_beside_a_good_one_is_skipped_with_a_warning(cli, tmp_path, scene, edit) -> None:
+    centre = scene.landmarks.mean(axis=0)
+    speck = (centre + [80.0, 40.0] + (scene.landmarks - centre) / 16).tolist()  # a faint find in the background
+    marks = tmp_path / "two.json"
+    marks.write_text(json.dumps({"scene.png": [scene.landmarks.tolist(), speck]}))
+    common = ("apply", str(tmp_path / "scene.png"), "--dir", edit, "--landmarks", str(marks), *FAST, *BACKEND)
+    result = run(cli, *common, "--out", str(tmp_path / "o"), "--json")
+    assert result.exit_code == 0, result.output
+    (warning,) = [line for line in result.stderr.splitlines() if "too small" in line]
+    assert warning.startswith("Warning: Face 1 of") and "Skipped; the other faces are edited." in warning
+    assert [face["face"] for face in json.loads(result.stdout)["results"][0]["faces"]] == [0]
+    assert Image.open(tmp_path / "o" / "scene_edited.png").size == (240, 160)
+    picked = run(cli, *common, "--face", "1", "--out", str(tmp_path / "p"))
+    assert picked.exit_code == 2 and "too small to align" in one_line_error(picked)
+
+
 def test_a_registered_detector_finds_the_faces(cli, tmp_path, scene, edit) -> None:
     from latentedit.plugins import register_plugin, unregister_plugin
     from tests.test_faces_cli import SCENE_LANDMARKS, FakeDetectorPlugin
