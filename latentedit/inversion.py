@@ -52,7 +52,7 @@ class InversionOptions:
         "fine-tuned on the image around its code; cached per image). The pti_* options set it up.",
     )
     pti_steps: int = option(
-        100, "Pivotal tuning steps (PTI's code: 350, which weakens edits here by 0.10; docs/faces.md)."
+        100, "Pivotal tuning steps (PTI's code: 350, which weakens a strength-3 edit here by 0.054; docs/faces.md)."
     )
     pti_lr: float = option(3e-4, "Adam learning rate of pivotal tuning (PTI: 3e-4).")
     pti_l2: float = option(1.0, "Weight of the pixel L2 loss of pivotal tuning (PTI: 1).")
