@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from latentedit.allowlist_unpickling import AllowListUnpickling
 from latentedit.errors import CheckpointError, UnsafePickleError
 
 
@@ -305,10 +306,9 @@ ALLOWED: dict[tuple[str, str], Any] = {
 TENSORFLOW_NETWORK = ("dnnlib.tflib.network", "Network")
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: Any, source: Path) -> None:
-        super().__init__(file)
-        self._source = source
+class _RestrictedUnpickler(AllowListUnpickling, pickle.Unpickler):
+    allowed = ALLOWED
+    outside = "which is not on latentedit's allow-list of inert network-pickle globals"
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) == TENSORFLOW_NETWORK:
@@ -316,16 +316,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 f"{self._source} is a TensorFlow StyleGAN2 pickle; TensorFlow pickles are not supported; "
                 "convert it with the official stylegan2-ada-pytorch legacy.py first."
             )
-        try:
-            return ALLOWED[(module, name)]
-        except KeyError:
-            raise UnsafePickleError(
-                f"{self._source}: refusing to unpickle: it asks for {module}.{name}, which is not on "
-                "latentedit's allow-list of inert network-pickle globals; nothing from the file was run."
-            ) from None
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePickleError(f"{self._source}: refusing to unpickle: it uses persistent ids; nothing was run.")
+        return super().find_class(module, name)
 
 
 class _CappedReader:

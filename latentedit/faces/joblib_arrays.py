@@ -17,6 +17,7 @@ from typing import Any
 # Imported lazily (by the MTCNN detector), never at start-up.
 import numpy as np  # noqa: TID253
 
+from latentedit.allowlist_unpickling import AllowListUnpickling
 from latentedit.errors import CheckpointError, UnsafePickleError
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -43,24 +44,11 @@ _ALLOWED: dict[tuple[str, str], Any] = {
 }
 
 
-class _ArrayUnpickler(pickle._Unpickler):  # the pure-Python unpickler reads the bytes between frames
+class _ArrayUnpickler(AllowListUnpickling, pickle._Unpickler):  # pure Python: it reads the bytes between frames
     dispatch = dict(pickle._Unpickler.dispatch)
-
-    def __init__(self, data: bytes, source: Path) -> None:
-        super().__init__(io.BytesIO(data))
-        self._source = source
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise UnsafePickleError(
-                f"{self._source}: refusing to read it: it asks for {module}.{name}, which a joblib file of "
-                "arrays does not need; nothing from the file was run."
-            ) from None
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePickleError(f"{self._source}: refusing to read it: it uses persistent ids; nothing was run.")
+    allowed = _ALLOWED
+    refusal = "refusing to read it"
+    outside = "which a joblib file of arrays does not need"
 
     def _build_array(self) -> None:
         pickle._Unpickler.load_build(self)
@@ -94,7 +82,7 @@ def read_joblib_arrays(path: str | Path) -> Any:
             data = lz4.frame.decompress(data, return_bytearray=False)
         if len(data) > MAX_BYTES:
             raise ValueError(f"{len(data)} bytes, more than the {MAX_BYTES} read")
-        return _ArrayUnpickler(data, source).load()
+        return _ArrayUnpickler(io.BytesIO(data), source).load()
     except UnsafePickleError:
         raise
     except OSError as exc:

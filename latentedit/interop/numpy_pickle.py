@@ -13,6 +13,7 @@ import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from latentedit.allowlist_unpickling import AllowListUnpickling
 from latentedit.errors import DirectionFileError, UnsafePickleError
 
 if TYPE_CHECKING:
@@ -125,22 +126,9 @@ ALLOWED: dict[tuple[str, str], _Sealed] = {
 """Every global a numpy-only pickle may name (numpy 1.x spells ``numpy.core``, 2.x ``numpy._core``)."""
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    def __init__(self, file: Any, source: Path) -> None:
-        super().__init__(file)
-        self._source = source
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return ALLOWED[(module, name)]
-        except KeyError:
-            raise UnsafePickleError(
-                f"{self._source}: refusing to unpickle: it asks for {module}.{name}, which is not one of "
-                "numpy's array globals; nothing from the file was run."
-            ) from None
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePickleError(f"{self._source}: refusing to unpickle: it uses persistent ids; nothing was run.")
+class _NumpyOnlyUnpickler(AllowListUnpickling, pickle.Unpickler):
+    allowed = ALLOWED
+    outside = "which is not one of numpy's array globals"
 
 
 def _check_values(value: Any, source: Path, depth: int = 0) -> None:
